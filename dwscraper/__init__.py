@@ -1,0 +1,1 @@
+"""dwscraper: Deutsche Welle articles as clean JSON Lines records."""

@@ -1,0 +1,97 @@
+"""Value normalization shared by the parser and the pipelines: dates, text, whitespace.
+
+Pure and idempotent: normalizing a normalized record changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, date, datetime
+from typing import Any
+
+from dateutil import parser as dateparser
+
+_WS_RE = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_BLANKS_RE = re.compile(r"\n\s*\n+")
+_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DMY_RE = re.compile(r"^(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})$")
+_HAS_TIME_RE = re.compile(r"\d{1,2}:\d{2}")
+
+
+def clean_line(value: str | None) -> str | None:
+    """NFC, one space between words, stripped; None for empty."""
+    if value is None:
+        return None
+    value = unicodedata.normalize("NFC", _WS_RE.sub(" ", value.replace("\u200b", ""))).strip()
+    value = " ".join(value.split())
+    return value or None
+
+
+def clean_text(value: str | None) -> str | None:
+    """Paragraphs separated by exactly one blank line, each paragraph a clean line."""
+    if value is None:
+        return None
+    paras = [clean_line(p) for p in _BLANKS_RE.split(value.replace("\r", ""))]
+    text = "\n\n".join(p for p in paras if p)
+    return text or None
+
+
+def to_rfc3339(value: Any) -> str | None:
+    """'2024-01-30T14:13:12Z' when a time is known, 'YYYY-MM-DD' when only the day is.
+
+    Never invents a midnight: a value without a time of day stays a day. Naive times are
+    taken as UTC (DW's JSON-LD and sitemaps write UTC). Unparseable values give None.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        return value.isoformat()
+    else:
+        s = str(value).strip()
+        if not s:
+            return None
+        if _DAY_RE.match(s):
+            try:
+                return date.fromisoformat(s).isoformat()
+            except ValueError:
+                return None
+        m = _DMY_RE.match(s)
+        if m:
+            try:
+                return date(int(m.group(3)), int(m.group(2)), int(m.group(1))).isoformat()
+            except ValueError:
+                return None
+        if not _HAS_TIME_RE.search(s):
+            try:
+                return dateparser.parse(s).date().isoformat()
+            except (ValueError, OverflowError, TypeError):
+                return None
+        try:
+            dt = dateparser.isoparse(s)
+        except (ValueError, OverflowError, TypeError):
+            try:
+                dt = dateparser.parse(s)
+            except (ValueError, OverflowError, TypeError):
+                return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    dt = dt.astimezone(UTC).replace(microsecond=0)
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def is_day_only(value: str | None) -> bool:
+    """True for a normalized 'YYYY-MM-DD' value."""
+    return bool(value) and bool(_DAY_RE.match(value))
+
+
+def refine_day(day: str | None, precise: str | None) -> str | None:
+    """Use the precise time from a sitemap/feed when it falls on the page's day-only date."""
+    if not is_day_only(day):
+        return day
+    p = to_rfc3339(precise)
+    if p and not is_day_only(p) and p[:10] == day:
+        return p
+    return day

@@ -1,0 +1,47 @@
+"""Scrapy settings for dwscraper: polite defaults, every DW base URL overridable.
+
+Override anything with `-s NAME=value`; see README.md for the DW_* settings.
+"""
+
+BOT_NAME = "dwscraper"
+SPIDER_MODULES = ["dwscraper.spiders"]
+NEWSPIDER_MODULE = "dwscraper.spiders"
+
+# --- Where DW lives (tests point these at a local server) ---------------------------------
+DW_BASE_URL = "https://www.dw.com"
+DW_RSS_URL = "https://rss.dw.com"
+
+# --- Output --------------------------------------------------------------------------------
+DW_OUTPUT_DIR = "output"  # empty string: write no dw-<run>.jsonl (use -O/-o feeds instead)
+
+# --- Politeness ----------------------------------------------------------------------------
+DW_CONTACT_URL = "https://github.com/dwscraper/dwscraper"
+USER_AGENT = f"dwscraper/0.1 (+{DW_CONTACT_URL}; news research crawler)"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.25
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 0
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+ITEM_PIPELINES = {
+    "dwscraper.pipelines.ValidatePipeline": 100,
+    "dwscraper.pipelines.NormalizePipeline": 200,
+    "dwscraper.pipelines.DedupePipeline": 300,
+    "dwscraper.pipelines.JsonLinesWriterPipeline": 900,
+}
+
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -1,0 +1,120 @@
+"""DW URL knowledge: editions, content ids, canonical form, mirror rewriting.
+
+Pure functions (no Scrapy) shared by the spider, the parser and the pipelines, so that
+"which page is this" is decided in exactly one place.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url
+
+CANONICAL_BASE = "https://www.dw.com"
+CANONICAL_RSS = "https://rss.dw.com"
+
+# The 31 editions, as URL prefixes (../shared/DESIGN.md).
+EDITIONS: tuple[str, ...] = (
+    "sq", "am", "ar", "bn", "bs", "bg", "zh", "zh-hant", "hr", "fa-af", "en", "fr", "de", "el",
+    "ha", "hi", "id", "sw", "mk", "ps", "fa-ir", "pl", "pt-002", "pt-br", "ro", "ru", "sr", "es",
+    "tr", "uk", "ur",
+)  # fmt: skip
+RTL_EDITIONS = frozenset({"ar", "fa-ir", "fa-af", "ps", "ur"})
+
+# RSS feed codes DW is known to use (rss-<code>-all). Only verified ones: a guessed feed
+# would just be a counted 404 on every run. Other editions rely on their sitemaps.
+RSS_CODES: dict[str, str] = {"en": "en", "de": "de", "ru": "ru", "es": "sp", "ar": "ara"}
+
+PAGE_TYPES: dict[str, str] = {
+    "a": "article",
+    "av": "video",
+    "audio": "audio",
+    "g": "gallery",
+    "live": "liveblog",
+}
+DW_HOSTS = frozenset(
+    {"www.dw.com", "dw.com", "p.dw.com", "rss.dw.com", "static.dw.com", "amp.dw.com", "m.dw.com"}
+)
+
+_ID_RE = re.compile(r"/(a|av|audio|g|live|s|t|person|p)-(\d+)/?$")
+_ANY_ID_RE = re.compile(r"/([a-z]+)-(\d+)/?$")
+
+
+def _path(url: str) -> str:
+    return urlsplit(url.strip()).path
+
+
+def content_id(url: str) -> str | None:
+    """'a-68117411' for any DW content URL (any slug, query or host), None otherwise."""
+    m = _ID_RE.search(_path(url))
+    if not m or m.group(1) not in PAGE_TYPES:
+        return None
+    return f"{m.group(1)}-{m.group(2)}"
+
+
+def page_type(url_or_id: str) -> str | None:
+    """article / video / audio / gallery / liveblog, from the URL's or id's prefix."""
+    cid = url_or_id if _ANY_ID_RE.fullmatch("/" + url_or_id) else content_id(url_or_id)
+    if not cid:
+        return None
+    return PAGE_TYPES.get(cid.split("-", 1)[0])
+
+
+def is_content_url(url: str) -> bool:
+    """True for pages worth fetching (a-, av-, audio-, g-, live-); False for s-, t-, person-."""
+    return content_id(url) is not None
+
+
+def edition(url: str) -> str | None:
+    """The edition code from the URL's first path segment, if it is one of the 31."""
+    seg = _path(url).lstrip("/").split("/", 1)[0].lower()
+    return seg if seg in EDITIONS else None
+
+
+def canonical_url(url: str) -> str:
+    """https://www.dw.com/<path>, no query or fragment, path percent-encoded consistently.
+
+    Mirrors (DW_BASE_URL), amp./m. hosts and tracking queries (?maca=) all map to one form,
+    so the same article always gets the same URL in the output.
+    """
+    parts = urlsplit(url.strip())
+    path = quote(unquote(parts.path), safe="/-._~!$&'()*+,;=:@%")
+    return urlunsplit(("https", "www.dw.com", path or "/", "", ""))
+
+
+def normalized(url: str) -> str:
+    """w3lib canonical form (sorted query, normalized escapes) for dedupe keys of non-content URLs."""
+    return canonicalize_url(url)
+
+
+def rebase(url: str, base_url: str = CANONICAL_BASE, rss_url: str = CANONICAL_RSS) -> str:
+    """Point a www.dw.com / rss.dw.com URL at the configured bases (a local mirror in tests).
+
+    URLs on other hosts are returned unchanged; the caller decides whether they are in scope.
+    """
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if host in ("www.dw.com", "dw.com", "amp.dw.com", "m.dw.com"):
+        target = base_url
+    elif host == "rss.dw.com":
+        target = rss_url
+    else:
+        return url
+    t = urlsplit(target.rstrip("/"))
+    path = t.path + parts.path
+    return urlunsplit((t.scheme, t.netloc, path, parts.query, ""))
+
+
+def unrebase(url: str, base_url: str = CANONICAL_BASE, rss_url: str = CANONICAL_RSS) -> str:
+    """Inverse of rebase: a mirror URL back to its www.dw.com / rss.dw.com form."""
+    for target, canon in ((base_url, CANONICAL_BASE), (rss_url, CANONICAL_RSS)):
+        t = target.rstrip("/")
+        if url.startswith(t + "/") or url == t:
+            return canon + url[len(t) :]
+    return url
+
+
+def short_url(code: str) -> str:
+    """The p.dw.com permalink for a short code."""
+    return f"https://p.dw.com/p/{code}"
