@@ -84,7 +84,7 @@ def canonical_url(url: str) -> str:
 
 
 def normalized(url: str) -> str:
-    """w3lib canonical form (sorted query, normalized escapes) for dedupe keys of non-content URLs."""
+    """w3lib canonical form (sorted query, normalized escapes): dedupe key of other URLs."""
     return canonicalize_url(url)
 
 
