@@ -1,0 +1,727 @@
+"""`make bench`: how fast dwscraper extracts, crawls and skips, on this machine.
+
+Three measurements, printed as one table and written to benchmarks/RESULTS.md:
+
+- extraction: parse_article vs trafilatura.bare_extraction vs a bare lxml parse of the same
+  pages (the real DW pages in ../shared/dw when present, else the repository's fixtures),
+  interleaved page by page over several rounds so that machine noise hits all three alike;
+- crawl: `scrapy crawl dw` in a subprocess against a local mirror (a separate process, so the
+  server is never the bottleneck) serving N generated article pages, concurrency 32, throttling
+  off, all pipelines on: pages/s end to end, peak RSS, RSS at 2,000 vs N pages;
+- no-op run: the same crawl again over the already-captured articles (incremental state store):
+  wall time and request count.
+
+Not part of `make test`: timings belong here, never in assertions.
+Usage: python benchmarks/bench.py [--pages N] [--rounds R] [--skip-crawl] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import gc
+import importlib.util
+import json
+import multiprocessing as mp
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+SHARED_DW = Path(os.environ.get("DW_SHARED_DIR") or ROOT.parent / "shared" / "dw")
+FIXTURE_PAGES = ROOT / "tests" / "fixtures" / "pages"
+
+CANONICAL_RE = re.compile(
+    rb"""<link[^>]+rel=["']?canonical["']?[^>]*href=["']([^"']+)["']"""
+    rb"""|<link[^>]+href=["']([^"']+)["'][^>]*rel=["']?canonical""",
+    re.I,
+)
+CONTENT_ID_RE = re.compile(r"/(a|av|audio|g|live)-(\d+)/?$")
+MB = 1024 * 1024
+
+
+# --------------------------------------------------------------------------------------------
+# Machine and versions
+# --------------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    """CPU model, cores and RAM, so numbers from different machines are not compared blindly."""
+    import psutil
+
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": cpu,
+        "cores": f"{psutil.cpu_count(logical=True)} logical / "
+        f"{psutil.cpu_count(logical=False)} physical",
+        "ram": f"{psutil.virtual_memory().total / 1024**3:.1f} GiB",
+        "os": platform.platform(),
+    }
+
+
+def versions() -> dict[str, str]:
+    """Versions of what is being measured."""
+    from importlib.metadata import version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("scrapy", "lxml", "trafilatura"):
+        try:
+            out[pkg] = version(pkg)
+        except Exception:
+            out[pkg] = "?"
+    with contextlib.suppress(Exception):
+        rev = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        if rev:
+            out["dwscraper"] = rev
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Pages
+# --------------------------------------------------------------------------------------------
+
+
+def page_url(path: Path, html: bytes) -> str:
+    """The page's DW URL: truth file, else canonical link, else one made up from the file name."""
+    truth = path.parent.parent / "truth" / (path.stem + ".json")
+    if truth.is_file():
+        with contextlib.suppress(Exception):
+            return json.loads(truth.read_text(encoding="utf-8"))["url"]
+    m = CANONICAL_RE.search(html)
+    if m:
+        return (m.group(1) or m.group(2)).decode("utf-8", "replace")
+    m2 = re.search(r"([a-z]{2}(?:-[a-z0-9]+)?)_((?:a|av|audio|g|live)-\d+)", path.stem)
+    if m2:
+        return f"https://www.dw.com/{m2.group(1)}/page/{m2.group(2)}"
+    return f"https://www.dw.com/en/{path.stem}/a-1"
+
+
+def load_pages() -> tuple[str, list[tuple[str, str, bytes]]]:
+    """(source description, [(name, url, html bytes)]): real pages first, fixtures otherwise."""
+    if (SHARED_DW / "pages").is_dir() and any((SHARED_DW / "pages").glob("*.html")):
+        files, src = sorted((SHARED_DW / "pages").glob("*.html")), f"{SHARED_DW}/pages"
+    else:
+        files, src = sorted(FIXTURE_PAGES.glob("*.html")), "tests/fixtures/pages"
+    pages = []
+    for f in files:
+        html = f.read_bytes()
+        pages.append((f.name, page_url(f, html), html))
+    return src, pages
+
+
+# --------------------------------------------------------------------------------------------
+# Extraction
+# --------------------------------------------------------------------------------------------
+
+
+def bench_extraction(rounds: int) -> dict[str, Any]:
+    """Median ms per page of lxml / parse_article / trafilatura, interleaved per page."""
+    import lxml.html
+    import trafilatura
+
+    from dwscraper.parsing import parse_article
+
+    src, pages = load_pages()
+    if not pages:
+        return {"source": src, "pages": 0}
+
+    def lxml_parse(html: bytes, url: str) -> Any:
+        return lxml.html.fromstring(html)
+
+    def traf(html: bytes, url: str) -> Any:
+        return trafilatura.bare_extraction(html, url=url, with_metadata=True)
+
+    funcs = {"lxml": lxml_parse, "parse_article": parse_article, "trafilatura": traf}
+    times: dict[str, dict[str, list[float]]] = {k: {p[0]: [] for p in pages} for k in funcs}
+    errors: dict[str, str] = {}
+    # Warm-up round (imports, caches, lazy compiles) is not counted.
+    for name, url, html in pages:
+        for k, f in funcs.items():
+            try:
+                f(html, url)
+            except Exception as e:  # a crash is reported, not hidden behind a timing
+                errors[f"{k} {name}"] = f"{type(e).__name__}: {e}"
+    gc.collect()
+    perf = time.perf_counter
+    for r in range(rounds):
+        order = list(funcs.items())
+        if r % 2:
+            order.reverse()  # no extractor always runs on a cache warmed by the previous one
+        for name, url, html in pages:
+            for k, f in order:
+                t0 = perf()
+                with contextlib.suppress(Exception):
+                    f(html, url)
+                times[k][name].append((perf() - t0) * 1000)
+    per_page = {k: {n: statistics.median(v) for n, v in d.items()} for k, d in times.items()}
+    med = {k: statistics.median(d.values()) for k, d in per_page.items()}
+    return {
+        "source": src,
+        "pages": len(pages),
+        "rounds": rounds,
+        "per_page": per_page,
+        "median_ms": med,
+        "ratio_lxml": med["parse_article"] / med["lxml"],
+        "ratio_traf": med["parse_article"] / med["trafilatura"],
+        "errors": errors,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Local mirror: a fast asyncio HTTP/1.1 server in its own process, pages generated lazily by id
+# --------------------------------------------------------------------------------------------
+
+FIRST_ID = 90_000_000
+PER_SITEMAP = 1000
+LASTMOD = "2026-11-20T10:00:00+00:00"
+
+# Counters shared with the server process: [all requests, article pages, sitemaps, feeds,
+# robots, 404s]
+C_ALL, C_ARTICLE, C_SITEMAP, C_FEED, C_ROBOTS, C_404 = range(6)
+
+FALLBACK_TEMPLATE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Bench city opens a new library – DW – 20.11.2026</title>
+<link rel="canonical" href="https://www.dw.com/en/bench-city-opens-a-new-library/a-1000001">
+<meta property="og:title" content="Bench city opens a new library – DW – 20.11.2026">
+<script type="application/ld+json">{"@context":"https://schema.org","@type":"NewsArticle",
+"headline":"Bench city opens a new library","datePublished":"2026-11-20T09:30:00.000Z",
+"dateModified":"2026-11-20T09:45:00.000Z","author":[{"@type":"Person","name":"Ada Example"}],
+"image":[{"@type":"ImageObject","url":"https://static.dw.com/image/1000002_6.jpg"}]}</script>
+</head><body><a href="#main">Skip to content</a><nav><a href="/en/">Home</a></nav>
+<main id="main"><article><header><h1>Bench city opens a new library</h1>
+<p>The town's readers finally get a building of their own.</p></header>
+<div class="rich-text" data-tracking-name="rich-text">
+<p>The new library opened on Thursday with shelves for forty thousand books.</p>
+<h2>Years of planning</h2><p>Residents had asked for a library for more than a decade.</p>
+<p>The mayor said the building would stay open late on weekdays.</p>
+<p>ae/xy (dpa, AFP)</p></div></article></main></body></html>
+"""
+
+
+def page_templates() -> list[tuple[str, str, str, str]]:
+    """[(lang, slug, original id number, html)] to stamp new ids into.
+
+    Taken from the repository's own fixtures (invented text in DW markup); a built-in page
+    when there are none yet.
+    """
+    out = []
+    for f in sorted(FIXTURE_PAGES.glob("*.html")):
+        html = f.read_text(encoding="utf-8", errors="replace")
+        url = page_url(f, html.encode("utf-8"))
+        m = re.match(r"https?://[^/]+/([^/]+)/(?:([^/]+)/)?a-(\d+)/?$", url)
+        if not m:
+            continue  # only article pages: the crawl benchmark is about /a- pages
+        lang, slug, num = m.group(1), m.group(2) or "article", m.group(3)
+        if len(num) < 5 or html.count(num) == 0:
+            continue  # a short id would also match unrelated digits
+        out.append((lang, slug, num, html))
+    if not out:
+        out.append(("en", "bench-city-opens-a-new-library", "1000001", FALLBACK_TEMPLATE))
+    return out
+
+
+class Mirror:
+    """What the server serves: robots.txt, sitemaps, feeds and n article pages by id."""
+
+    def __init__(self, n: int, templates: list[tuple[str, str, str, str]]) -> None:
+        self.n = n
+        self.templates = [(lang, slug, html.split(num)) for lang, slug, num, html in templates]
+        self.langs = sorted({t[0] for t in self.templates})
+        self.cache: dict[str, bytes] = {}
+
+    def article(self, i: int) -> tuple[str, str, list[str]]:
+        return self.templates[i % len(self.templates)]
+
+    def article_path(self, i: int) -> str:
+        lang, slug, _ = self.article(i)
+        return f"/{lang}/{slug}/a-{FIRST_ID + i}"
+
+    def ids_for(self, lang: str) -> list[int]:
+        return [i for i in range(self.n) if self.article(i)[0] == lang]
+
+    def sitemap_index(self, lang: str, base: str) -> bytes:
+        chunks = (len(self.ids_for(lang)) + PER_SITEMAP - 1) // PER_SITEMAP
+        items = "".join(
+            f"<sitemap><loc>{base}/{lang}/article-sitemap-{k}.xml</loc>"
+            f"<lastmod>{LASTMOD}</lastmod></sitemap>"
+            for k in range(chunks)
+        )
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"{items}</sitemapindex>"
+        ).encode()
+
+    def sitemap(self, lang: str, k: int, base: str) -> bytes:
+        ids = self.ids_for(lang)[k * PER_SITEMAP : (k + 1) * PER_SITEMAP]
+        items = "".join(
+            f"<url><loc>{base}{self.article_path(i)}</loc><lastmod>{LASTMOD}</lastmod></url>"
+            for i in ids
+        )
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"{items}</urlset>"
+        ).encode()
+
+    def route(self, path: str, base: str) -> tuple[int, str, bytes, int]:
+        """(status, content type, body, counter index) for a request path."""
+        path = path.split("?", 1)[0]
+        if path == "/robots.txt":
+            return 200, "text/plain", b"User-agent: *\nDisallow: /private/\n", C_ROBOTS
+        m = CONTENT_ID_RE.search(path)
+        if m and m.group(1) == "a":
+            i = int(m.group(2)) - FIRST_ID
+            if 0 <= i < self.n:
+                lang, _, parts = self.article(i)
+                if path.startswith(f"/{lang}/"):
+                    body = str(FIRST_ID + i).join(parts).encode("utf-8")
+                    return 200, "text/html; charset=utf-8", body, C_ARTICLE
+            return 404, "text/plain", b"not found", C_404
+        if path.startswith("/xml/rss-") or path.startswith("/rdf/rss-"):
+            body = (
+                b'<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
+                b"<title>DW</title><link>https://www.dw.com</link></channel></rss>"
+            )
+            return 200, "application/rss+xml", body, C_FEED
+        m = re.fullmatch(r"/([a-z-0-9]+)/(news-sitemap|article-sitemap)(?:-(\d+))?\.xml", path)
+        if m and m.group(1) in self.langs:
+            lang, kind, k = m.group(1), m.group(2), m.group(3)
+            if path not in self.cache:
+                if kind == "news-sitemap":
+                    body = (
+                        b'<?xml version="1.0" encoding="UTF-8"?>\n'
+                        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+                        b'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"></urlset>'
+                    )
+                elif k is None:
+                    body = self.sitemap_index(lang, base)
+                else:
+                    body = self.sitemap(lang, int(k), base)
+                self.cache[path] = body
+            return 200, "application/xml", self.cache[path], C_SITEMAP
+        return 404, "text/plain", b"not found", C_404
+
+
+class _Conn(asyncio.Protocol):
+    """Minimal HTTP/1.1 keep-alive server protocol: GET only, no request bodies."""
+
+    mirror: Mirror
+    counters: Any
+    base: str
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        self.buf = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        while True:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head, self.buf = self.buf[:end], self.buf[end + 4 :]
+            line = head.split(b"\r\n", 1)[0].decode("latin-1")
+            parts = line.split(" ")
+            target = parts[1] if len(parts) > 1 else "/"
+            status, ctype, body, counter = self.mirror.route(target, self.base)
+            self.counters[C_ALL] += 1
+            self.counters[counter] += 1
+            reason = "OK" if status == 200 else "Not Found"
+            hdr = (
+                f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
+            ).encode("latin-1")
+            self.transport.write(hdr + (b"" if parts[0] == "HEAD" else body))
+
+
+def _serve(n: int, counters: Any, port_q: Any) -> None:
+    """Server process entry point: bind port 0 on 127.0.0.1, report the port, serve forever."""
+    mirror = Mirror(n, page_templates())
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        _Conn.mirror, _Conn.counters, _Conn.base = mirror, counters, f"http://127.0.0.1:{port}"
+        server = await loop.create_server(_Conn, sock=sock, backlog=512)
+        port_q.put((port, mirror.langs))
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+class MirrorServer:
+    """Runs the mirror in a separate process; .port, .langs and request counters."""
+
+    def __init__(self, n: int) -> None:
+        ctx = mp.get_context("fork" if sys.platform != "win32" else "spawn")
+        self.counters = ctx.Array("q", 6, lock=False)
+        q = ctx.Queue()
+        self.proc = ctx.Process(target=_serve, args=(n, self.counters, q), daemon=True)
+        self.proc.start()
+        self.port, self.langs = q.get(timeout=60)
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def counts(self) -> dict[str, int]:
+        c = list(self.counters)
+        return {
+            "all": c[C_ALL],
+            "article": c[C_ARTICLE],
+            "sitemap": c[C_SITEMAP],
+            "feed": c[C_FEED],
+            "robots": c[C_ROBOTS],
+            "404": c[C_404],
+        }
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.join(5)
+
+
+# --------------------------------------------------------------------------------------------
+# Crawl and no-op run
+# --------------------------------------------------------------------------------------------
+
+
+def scrapy_cmd(server: MirrorServer, workdir: Path, timeout: int) -> list[str]:
+    """`scrapy crawl dw` against the mirror: concurrency 32, throttling off, pipelines on."""
+    scrapy = Path(sys.executable).parent / "scrapy"
+    cmd = [str(scrapy)] if scrapy.exists() else [sys.executable, "-m", "scrapy"]
+    sets = {
+        "DW_BASE_URL": server.base,
+        "DW_RSS_URL": server.base,
+        "DW_OUTPUT_DIR": str(workdir / "output"),
+        "DW_STATE_PATH": str(workdir / "state.sqlite3"),
+        "CONCURRENT_REQUESTS": "32",
+        "CONCURRENT_REQUESTS_PER_DOMAIN": "32",
+        "CONCURRENT_REQUESTS_PER_IP": "0",
+        "DOWNLOAD_DELAY": "0",
+        "AUTOTHROTTLE_ENABLED": "False",
+        "LOG_LEVEL": "INFO",
+        "LOG_FILE": str(workdir / "crawl.log"),
+        "CLOSESPIDER_TIMEOUT": str(timeout),
+    }
+    cmd += ["crawl", "dw", "-a", "mode=archive", "-a", "lang=" + ",".join(server.langs)]
+    for k, v in sets.items():
+        cmd += ["-s", f"{k}={v}"]
+    return cmd
+
+
+def run_crawl(
+    server: MirrorServer, workdir: Path, timeout: int, marks: tuple[int, ...] = ()
+) -> dict[str, Any]:
+    """Run one crawl; sample its RSS (psutil, 20 Hz) against the server's article count."""
+    import psutil
+
+    before = server.counts()
+    log = workdir / "crawl.log"
+    with contextlib.suppress(FileNotFoundError):
+        log.unlink()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SCRAPY_SETTINGS_MODULE="dwscraper.settings")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        scrapy_cmd(server, workdir, timeout),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    samples: list[tuple[float, int, int]] = []  # (t, articles served, rss)
+    stop = threading.Event()
+
+    def sample() -> None:
+        try:
+            p = psutil.Process(proc.pid)
+        except psutil.Error:
+            return
+        while not stop.is_set():
+            try:
+                rss = p.memory_info().rss
+                rss += sum(c.memory_info().rss for c in p.children(recursive=True))
+            except psutil.Error:
+                return
+            served = server.counters[C_ARTICLE] - before["article"]
+            samples.append((time.perf_counter() - t0, served, rss))
+            stop.wait(0.05)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    try:
+        _, stderr = proc.communicate(timeout=timeout + 120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, stderr = proc.communicate()
+    wall = time.perf_counter() - t0
+    stop.set()
+    th.join()
+    after = server.counts()
+    reqs = {k: after[k] - before[k] for k in after}
+    out_dir = workdir / "output"
+    records = 0
+    for f in list(out_dir.glob("*.jsonl")) + list(out_dir.glob("*.part")):
+        with f.open("rb") as fh:
+            records += sum(1 for _ in fh)
+    first = next((t for t, s, _ in samples if s > 0), None)
+    last = next((t for t, s, _ in samples if s >= reqs["article"]), wall)
+    rss_at = {}
+    for mark in marks:
+        rss_at[mark] = next((r for _, s, r in samples if s >= mark), None)
+    log_text = log.read_text(errors="replace") if log.exists() else ""
+    return {
+        "rc": proc.returncode,
+        "wall": wall,
+        "requests": reqs,
+        "records": records,
+        "peak_rss": max((r for *_, r in samples), default=0),
+        "rss_at": rss_at,
+        "steady": (reqs["article"] / (last - first)) if first is not None and last > first else 0,
+        "stderr_tail": (stderr or "").strip().splitlines()[-5:],
+        "log_errors": [ln for ln in log_text.splitlines() if " ERROR: " in ln][:5],
+        "stats": _final_stats(log_text),
+    }
+
+
+def _final_stats(log_text: str) -> dict[str, Any]:
+    """A few of Scrapy's closing stats from the log (finish reason, skips) for the report."""
+    out: dict[str, Any] = {}
+    for key in ("finish_reason", "item_scraped_count", "item_dropped_count"):
+        m = re.search(rf"'{key}': ([^,\n}}]+)", log_text)
+        if m:
+            out[key] = m.group(1).strip("'")
+    skips = re.findall(r"'dwscraper/skipped/([^']+)': (\d+)", log_text)
+    if skips:
+        out["skipped"] = dict(skips)
+    return out
+
+
+def state_store_available() -> bool:
+    """The incremental store (issue 3) has landed when dwscraper.state imports."""
+    return importlib.util.find_spec("dwscraper.state") is not None
+
+
+def bench_crawl(n: int, timeout: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Full crawl of n generated pages, then the no-op rerun over the same state."""
+    if importlib.util.find_spec("dwscraper.spiders.dw") is None and not any(
+        (ROOT / "dwscraper" / "spiders").glob("*.py")
+    ):
+        return {"error": "spider not available"}, None
+    server = MirrorServer(n)
+    workdir = Path(tempfile.mkdtemp(prefix="dwbench-"))
+    try:
+        crawl = run_crawl(server, workdir, timeout, marks=(2000, n))
+        crawl["n"] = n
+        noop = None
+        if state_store_available() and crawl["records"] > 0:
+            noop = run_crawl(server, workdir, timeout)
+        return crawl, noop
+    finally:
+        server.stop()
+        if os.environ.get("DW_BENCH_KEEP"):
+            print(f"kept {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------
+
+
+def _ok(cond: bool | None) -> str:
+    return "n/a" if cond is None else ("yes" if cond else "**no**")
+
+
+def report(
+    ext: dict[str, Any] | None,
+    crawl: dict[str, Any] | None,
+    noop: dict[str, Any] | None,
+    n: int,
+    elapsed: float,
+) -> str:
+    """The markdown table (stdout and RESULTS.md)."""
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    m, v = machine(), versions()
+    lines = [
+        "# dwscraper benchmarks",
+        "",
+        f"Date: {now} · `make bench` took {elapsed:.0f} s",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram']} RAM, {m['os']}",
+        "",
+        "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
+        "",
+        "| benchmark | metric | value | target | met |",
+        "|---|---|---|---|---|",
+    ]
+    row = lines.append
+    if ext and ext.get("pages"):
+        med = ext["median_ms"]
+        tag = f"extraction ({ext['pages']} pages × {ext['rounds']} rounds)"
+        row(f"| {tag} | bare lxml parse, median ms/page | {med['lxml']:.2f} | floor | |")
+        row(f"| | parse_article, median ms/page | {med['parse_article']:.2f} | | |")
+        row(f"| | trafilatura bare_extraction, median ms/page | {med['trafilatura']:.2f} | | |")
+        r1, r2 = ext["ratio_lxml"], ext["ratio_traf"]
+        row(f"| | parse_article / lxml | {r1:.2f}x | <= 1.5x | {_ok(r1 <= 1.5)} |")
+        row(f"| | parse_article / trafilatura | {r2:.3f}x | <= 0.1x | {_ok(r2 <= 0.1)} |")
+    else:
+        row("| extraction | | n/a (no pages) | | |")
+    if crawl and "error" not in crawl:
+        got = crawl["requests"]["article"]
+        tag = f"crawl ({n:,} pages, concurrency 32)"
+        pps = got / crawl["wall"] if crawl["wall"] else 0
+        row(
+            f"| {tag} | pages/s end to end (process start to exit) | {pps:.0f} | >= 150 | "
+            f"{_ok(pps >= 150 and got >= n)} |"
+        )
+        row(f"| | pages/s steady (first to last article response) | {crawl['steady']:.0f} | | |")
+        row(f"| | article pages fetched / records written | {got:,} / {crawl['records']:,} | "
+            f"{n:,} / {n:,} | {_ok(got == n and crawl['records'] == n)} |")  # fmt: skip
+        row(f"| | wall time, exit code | {crawl['wall']:.1f} s, {crawl['rc']} | | |")
+        peak = crawl["peak_rss"] / MB
+        row(f"| | peak RSS | {peak:.0f} MB | <= 250 MB | {_ok(peak <= 250)} |")
+        a, b = crawl["rss_at"].get(2000), crawl["rss_at"].get(n)
+        if a and b:
+            growth = (b - a) / a
+            row(
+                f"| | RSS at 2,000 → {n:,} pages | {a / MB:.0f} → {b / MB:.0f} MB "
+                f"({growth:+.0%}) | within 20% | {_ok(abs(growth) <= 0.2)} |"
+            )
+        else:
+            row(f"| | RSS at 2,000 → {n:,} pages | n/a (not reached) | within 20% | n/a |")
+    else:
+        why = (crawl or {}).get("error", "skipped")
+        row(f"| crawl | | n/a ({why}) | | |")
+    if noop:
+        r = noop["requests"]
+        row(
+            f"| no-op run ({n:,} known articles) | wall time | {noop['wall']:.1f} s | <= 5 s | "
+            f"{_ok(noop['wall'] <= 5)} |"
+        )
+        row(
+            f"| | requests (article / all) | {r['article']} / {r['all']} | 0 article | "
+            f"{_ok(r['article'] == 0)} |"
+        )
+        row(f"| | records written, exit code | {noop['records']}, {noop['rc']} | 0 | "
+            f"{_ok(noop['records'] == 0)} |")  # fmt: skip
+    elif crawl and "error" not in crawl and not state_store_available():
+        row("| no-op run | | n/a (state store not available) | <= 5 s, 0 article requests | |")
+    else:
+        row("| no-op run | | n/a | <= 5 s, 0 article requests | |")
+    lines.append("")
+    if ext and ext.get("pages"):
+        lines += [
+            f"Extraction pages: `{ext['source']}` (bytes in, as the crawl hands them over); "
+            "each function runs on each page in turn, order alternating per round; "
+            "one warm-up round not counted. Per page (median ms):",
+            "",
+            "| page | lxml | parse_article | trafilatura | parse_article / lxml |",
+            "|---|---|---|---|---|",
+        ]
+        pp = ext["per_page"]
+        for name in pp["lxml"]:
+            a, b, c = pp["lxml"][name], pp["parse_article"][name], pp["trafilatura"][name]
+            lines.append(f"| {name} | {a:.2f} | {b:.2f} | {c:.2f} | {b / a:.2f}x |")
+        if ext.get("errors"):
+            lines += ["", "Errors during warm-up: " + "; ".join(
+                f"{k}: {e}" for k, e in ext["errors"].items())]  # fmt: skip
+        lines.append("")
+    for label, c in (("crawl", crawl), ("no-op run", noop)):
+        if c and "error" not in c:
+            lines.append(
+                f"{label.capitalize()} details: requests {c['requests']}, "
+                f"stats {c['stats']}"
+                + (f", log errors {c['log_errors']}" if c["log_errors"] else "")
+                + (f", stderr {c['stderr_tail']}" if c["rc"] else "")
+            )
+            lines.append("")
+    lines += [
+        "Crawl: `scrapy crawl dw -a mode=archive` in a subprocess against a local asyncio HTTP "
+        "server (separate process) serving robots.txt, per-edition sitemap indexes of 1,000-URL "
+        "sitemaps, empty feeds and article pages stamped lazily from the repository's fixtures "
+        "under new ids; `-s CONCURRENT_REQUESTS=32 CONCURRENT_REQUESTS_PER_DOMAIN=32 "
+        "DOWNLOAD_DELAY=0 AUTOTHROTTLE_ENABLED=False`, default pipelines. RSS is the crawl "
+        "process's resident set (psutil, sampled every 50 ms) when the server had served "
+        "2,000 and all article pages. The no-op run is the same command again over the same "
+        "state store and output directory.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def profile_extraction(top: int) -> None:
+    """cProfile of parse_article over the benchmark pages (for finding hot spots)."""
+    import cProfile
+    import pstats
+
+    from dwscraper.parsing import parse_article
+
+    _, pages = load_pages()
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(20):
+        for _, url, html in pages:
+            parse_article(html, url)
+    prof.disable()
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(top)
+    pstats.Stats(prof).sort_stats("tottime").print_stats(top)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pages", type=int, default=10_000, help="generated pages to crawl")
+    ap.add_argument("--rounds", type=int, default=15, help="extraction rounds")
+    ap.add_argument("--crawl-timeout", type=int, default=300, help="CLOSESPIDER_TIMEOUT, s")
+    ap.add_argument("--skip-crawl", action="store_true")
+    ap.add_argument("--skip-extraction", action="store_true")
+    ap.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
+    ap.add_argument("--profile", action="store_true", help="cProfile parse_article and exit")
+    args = ap.parse_args(argv)
+    if args.profile:
+        profile_extraction(40)
+        return 0
+    t0 = time.perf_counter()
+    ext = None if args.skip_extraction else bench_extraction(args.rounds)
+    crawl = noop = None
+    if not args.skip_crawl:
+        crawl, noop = bench_crawl(args.pages, args.crawl_timeout)
+    text = report(ext, crawl, noop, args.pages, time.perf_counter() - t0)
+    print(text)
+    if not args.no_write:
+        RESULTS.write_text(text, encoding="utf-8")
+        print(f"written to {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
