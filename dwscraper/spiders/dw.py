@@ -1,0 +1,358 @@
+"""The `dw` spider: discovery and fetching only (a crawl policy, no parsing rules).
+
+Sources per edition: the Google News sitemap, the RSS feed (where DW has one) and, with
+`-a mode=archive`, the article sitemap (following sitemap indexes). Every URL met is fetched
+from DW_BASE_URL / DW_RSS_URL (so tests crawl a local mirror) and each content id is fetched
+at most once per run. Pages go to dwscraper.parsing.parse_article; everything that does not
+become a record is counted in stats under dwscraper/skipped/<reason> with a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import (
+    ConnectionRefusedError,
+    DNSLookupError,
+    TCPTimedOutError,
+    TimeoutError,
+)
+from twisted.python.failure import Failure
+
+from dwscraper import sources, urls
+from dwscraper.parsing import parse_article
+from dwscraper.urls import EDITIONS
+
+logger = logging.getLogger(__name__)
+
+STAT = "dwscraper"
+
+
+@dataclass(slots=True)
+class Discovery:
+    """What the discovery sources said about one content id (merged over sources)."""
+
+    url: str  # canonical https://www.dw.com URL as first met
+    date: str | None = None  # publication time (news sitemap / feed), else lastmod
+    lastmod: str | None = None
+    source: str = ""
+
+    def merge(self, entry: sources.Entry, source: str) -> None:
+        """Keep the most precise date and the newest lastmod seen for this id."""
+        if entry.date and (not self.date or (len(entry.date) > len(self.date))):
+            self.date = entry.date
+        if entry.lastmod and (not self.lastmod or entry.lastmod > self.lastmod):
+            self.lastmod = entry.lastmod
+        if not self.source:
+            self.source = source
+
+
+# A fetch filter decides, before a page is requested, whether to skip it.
+# It returns None to fetch, or a short reason ("unchanged") that is counted in
+# dwscraper/discovery/<reason>. The state store (issue 3) plugs in here.
+FetchFilter = Callable[[str, Discovery], "str | None"]
+
+
+def _split_arg(value: str | Iterable[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    return [v.strip() for v in value if v and v.strip()]
+
+
+class DwSpider(scrapy.Spider):
+    """Crawl DW editions' sitemaps and feeds (or an explicit URL list) into records."""
+
+    name = "dw"
+
+    def __init__(
+        self,
+        lang: str | None = None,
+        mode: str = "latest",
+        since: str | None = None,
+        until: str | None = None,
+        urls: str | None = None,
+        url_file: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        langs = _split_arg(lang) or list(EDITIONS)
+        unknown = [x for x in langs if x not in EDITIONS]
+        if unknown:
+            raise ValueError(f"unknown edition(s) {','.join(unknown)}; known: EDITIONS in urls.py")
+        if mode not in ("latest", "archive"):
+            raise ValueError(f"mode must be latest or archive, got {mode!r}")
+        self.langs: list[str] = langs
+        self.mode = mode
+        self.since = sources.parse_day(since)
+        self.until = sources.parse_day(until)
+        if self.since and self.until and self.since > self.until:
+            raise ValueError(f"since {self.since} is after until {self.until}")
+        self.explicit_urls: list[str] = _split_arg(urls)
+        if url_file:
+            text = Path(url_file).read_text(encoding="utf-8")
+            self.explicit_urls += [
+                ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")
+            ]
+        self.discovered: dict[str, Discovery] = {}
+        self.fetch_filters: list[FetchFilter] = []
+        self.base_url = "https://www.dw.com"
+        self.rss_url = "https://rss.dw.com"
+        self.max_depth = 3
+        self.max_source_size = sources.MAX_SIZE
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> DwSpider:
+        """Read the DW_* settings once, when the crawl is built."""
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        s = crawler.settings
+        spider.base_url = s.get("DW_BASE_URL", urls.CANONICAL_BASE).rstrip("/")
+        spider.rss_url = s.get("DW_RSS_URL", urls.CANONICAL_RSS).rstrip("/")
+        spider.max_depth = s.getint("DW_SITEMAP_MAX_DEPTH", 3)
+        spider.max_source_size = s.getint("DW_SOURCE_MAXSIZE", sources.MAX_SIZE)
+        hosts = {"dw.com"}
+        for base in (spider.base_url, spider.rss_url):
+            host = urlsplit(base).hostname
+            if host:
+                hosts.add(host)
+        spider.allowed_domains = sorted(hosts)
+        return spider
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _inc(self, key: str, n: int = 1) -> None:
+        self.crawler.stats.inc_value(f"{STAT}/{key}", n)
+
+    def _rebase(self, url: str) -> str:
+        return urls.rebase(url, self.base_url, self.rss_url)
+
+    def _canonical(self, fetched_url: str) -> str:
+        return urls.canonical_url(urls.unrebase(fetched_url, self.base_url, self.rss_url))
+
+    def skip(self, reason: str, url: str, detail: str = "") -> None:
+        """Count and log a page that will not become a record (never silently lost)."""
+        self._inc(f"skipped/{reason}")
+        logger.info("skipped %s: %s%s", reason, url, f" ({detail})" if detail else "")
+
+    def source_urls(self) -> list[tuple[str, str]]:
+        """(URL to fetch, source name) for every discovery source of this run."""
+        out: list[tuple[str, str]] = []
+        for lang in self.langs:
+            out.append((f"{self.base_url}/{lang}/news-sitemap.xml", f"news-sitemap:{lang}"))
+            code = urls.RSS_CODES.get(lang)
+            if code:
+                out.append((f"{self.rss_url}/xml/rss-{code}-all", f"rss:{lang}"))
+            if self.mode == "archive":
+                out.append(
+                    (f"{self.base_url}/{lang}/article-sitemap.xml", f"article-sitemap:{lang}")
+                )
+        return out
+
+    def _source_request(self, url: str, source: str, depth: int = 0) -> scrapy.Request:
+        self._inc("sources/requested")
+        return scrapy.Request(
+            url,
+            callback=self.parse_source,
+            errback=self.source_failed,
+            priority=10,
+            meta={"dw_source": source, "dw_depth": depth},
+            dont_filter=True,
+        )
+
+    # --- start -----------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        """Sources first; with urls=/url_file= only the given pages."""
+        if self.explicit_urls:
+            for url in self.explicit_urls:
+                entry = sources.Entry(url)
+                for req in self.consider(entry, "urls", filter_dates=False):
+                    yield req
+            return
+        for url, source in self.source_urls():
+            yield self._source_request(url, source)
+
+    # --- discovery -------------------------------------------------------------------------
+
+    def parse_source(self, response: Response) -> Iterator[scrapy.Request]:
+        """Read a sitemap, sitemap index or feed; schedule children and pages, streaming."""
+        source = response.meta.get("dw_source", "source")
+        depth = response.meta.get("dw_depth", 0)
+        result = sources.ReadResult()
+        try:
+            for entry in sources.read_source(response.body, result, self.max_source_size):
+                if entry.kind == "sitemap":
+                    yield from self._child_sitemap(entry, source, depth)
+                else:
+                    yield from self.consider(entry, source)
+        except sources.SourceError as exc:
+            result.error, result.detail = exc.reason, exc.detail
+        if result.error and not result.entries:
+            self._inc(f"sources/error/{result.error}")
+            logger.warning(
+                "source unreadable (%s): %s %s", result.error, response.url, result.detail or ""
+            )
+            return
+        self._inc("sources/read")
+        if result.error:
+            self._inc(f"sources/{result.error}")
+            logger.warning(
+                "source partly read (%s after %d entries): %s %s",
+                result.error,
+                result.entries,
+                response.url,
+                result.detail or "",
+            )
+        logger.debug("source %s: %d entries (%s)", response.url, result.entries, result.format)
+
+    def _child_sitemap(
+        self, entry: sources.Entry, source: str, depth: int
+    ) -> Iterator[scrapy.Request]:
+        if depth + 1 > self.max_depth:
+            self._inc("sources/error/too_deep")
+            logger.warning("sitemap index nesting over %d, not followed: %s", depth, entry.url)
+            return
+        host = (urlsplit(entry.url).hostname or "").lower()
+        if host not in urls.DW_HOSTS and not self._is_base_host(host):
+            self._inc("discovery/offsite")
+            logger.warning("offsite sitemap not followed: %s", entry.url)
+            return
+        if self.since and entry.lastmod and not sources.in_window(entry.lastmod, self.since, None):
+            self._inc("discovery/sitemap_before_since")
+            return
+        yield self._source_request(self._rebase(entry.url), source, depth + 1)
+
+    def _is_base_host(self, host: str) -> bool:
+        return host in {urlsplit(self.base_url).hostname, urlsplit(self.rss_url).hostname}
+
+    def consider(
+        self, entry: sources.Entry, source: str, filter_dates: bool = True
+    ) -> Iterator[scrapy.Request]:
+        """Decide whether a listed URL is fetched: scope, page type, dates, once per id."""
+        self._inc("discovery/entries")
+        url = entry.url.strip()
+        host = (urlsplit(url).hostname or "").lower()
+        if host in urls.DW_HOSTS:
+            canonical = urls.canonical_url(url)
+        elif self._is_base_host(host):
+            canonical = self._canonical(url)
+        else:
+            self._inc("discovery/offsite")
+            logger.info("offsite URL not fetched: %s", url)
+            return
+        cid = urls.content_id(canonical)
+        if cid is None:
+            self._inc("discovery/not_content")
+            if source == "urls":
+                logger.warning("not a content page (a-, av-, audio-, g-, live-): %s", url)
+            return
+        if filter_dates and not sources.in_window(entry.date, self.since, self.until):
+            self._inc("discovery/out_of_window")
+            return
+        known = self.discovered.get(cid)
+        if known is not None:
+            known.merge(entry, source)
+            self._inc("discovery/duplicate")
+            return
+        disc = Discovery(canonical)
+        disc.merge(entry, source)
+        self.discovered[cid] = disc
+        for check in self.fetch_filters:
+            reason = check(cid, disc)
+            if reason:
+                self._inc(f"discovery/{reason}")
+                return
+        self._inc("pages/scheduled")
+        yield scrapy.Request(
+            self._rebase(canonical),
+            callback=self.parse_page,
+            errback=self.page_failed,
+            meta={"dw_id": cid, "dw_source": source},
+        )
+
+    # --- pages -----------------------------------------------------------------------------
+
+    def parse_page(self, response: Response) -> Iterator[dict[str, Any]]:
+        """Hand an article page to the parser; yield its record plus private discovery keys."""
+        url = response.url
+        cid = response.meta.get("dw_id") or urls.content_id(url)
+        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+        if not isinstance(response, TextResponse) or (
+            ctype and "html" not in ctype and "xml" not in ctype
+        ):
+            self.skip("not_html", url, ctype or type(response).__name__)
+            return
+        if not response.body.strip():
+            self.skip("empty_page", url)
+            return
+        canonical = self._canonical(url)
+        if urls.content_id(canonical) is None:
+            # Redirected to a section/topic page: the content is gone.
+            self.skip("no_article", url, "redirected to a non-content page")
+            return
+        try:
+            record = parse_article(response.text, canonical)
+        except Exception as exc:  # the parser must not stop the crawl
+            self.skip("parse_error", url, repr(exc)[:200])
+            return
+        if not isinstance(record, dict) or record.get("_not_article"):
+            self.skip("no_article", url)
+            return
+        disc = self.discovered.get(cid) if cid else None
+        record["_discovered_date"] = disc.date if disc else None
+        record["_discovered_lastmod"] = disc.lastmod if disc else None
+        record["_source"] = disc.source if disc else response.meta.get("dw_source")
+        record["_fetched_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        record["_fetch_url"] = url
+        self._inc("pages/parsed")
+        yield record
+
+    # --- failures --------------------------------------------------------------------------
+
+    @staticmethod
+    def failure_reason(failure: Failure) -> str:
+        """A short, stable reason for a failed request (http_404, timeout, robots, ...)."""
+        if failure.check(HttpError):
+            return f"http_{failure.value.response.status}"
+        if failure.check(IgnoreRequest):
+            msg = str(failure.value).lower()
+            if "robots" in msg:
+                return "robots"
+            if "offsite" in msg:
+                return "offsite_redirect"
+            if "redirect" in msg:
+                return "too_many_redirects"
+            return "ignored"
+        if failure.check(TimeoutError, TCPTimedOutError):
+            return "timeout"
+        if failure.check(DNSLookupError):
+            return "dns_error"
+        if failure.check(ConnectionRefusedError):
+            return "connection_refused"
+        name = type(failure.value).__name__
+        if name == "CancelledError":
+            return "too_large"
+        return "download_error"
+
+    def page_failed(self, failure: Failure) -> None:
+        """Errback of page requests: count the reason, never lose the URL silently."""
+        request = failure.request
+        self.skip(self.failure_reason(failure), request.url, str(failure.value)[:200])
+
+    def source_failed(self, failure: Failure) -> None:
+        """Errback of sitemap/feed requests."""
+        reason = self.failure_reason(failure)
+        self._inc(f"sources/error/{reason}")
+        logger.warning("source failed (%s): %s", reason, failure.request.url)
