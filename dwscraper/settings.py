@@ -35,8 +35,8 @@ COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
 ITEM_PIPELINES = {
-    "dwscraper.pipelines.ValidatePipeline": 100,
-    "dwscraper.pipelines.NormalizePipeline": 200,
+    "dwscraper.pipelines.NormalizePipeline": 100,
+    "dwscraper.pipelines.ValidatePipeline": 200,
     "dwscraper.pipelines.DedupePipeline": 300,
     "dwscraper.pipelines.JsonLinesWriterPipeline": 900,
 }

@@ -1,0 +1,319 @@
+"""Item pipelines: normalize, validate, dedupe, write JSON Lines.
+
+Each pipeline is a thin Scrapy adapter over a pure function (normalize_record,
+missing_required, ...) so the rules are testable without a crawl. Order (settings.py):
+Normalize -> Validate -> Dedupe -> JsonLinesWriter.
+
+Private keys (starting with "_") carry discovery facts from the spider (`_discovered_date`,
+`_discovered_lastmod`, `_source`, `_fetched_at`, `_fetch_url`); they are used here and by
+listeners of `record_written`, and never reach the output (record.ordered drops them).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import unicodedata
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonlines
+from itemadapter import ItemAdapter
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from dwscraper import record as rec_mod
+from dwscraper import urls
+from dwscraper.normalize import clean_line, clean_text, refine_day, to_rfc3339
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_PATH = Path(__file__).with_name("record.schema.json")
+
+# Signals (crawler.signals.connect(handler, signal=...)).
+# record_written(item, record, path, line_no): sent after a record's line is flushed to the
+# run's output file. `item` still has the private keys; `record` is what was written.
+# Commit to a state store here: when it fires, the line is on disk (OS buffers).
+record_written = object()
+# output_closed(path, count): the run's file was finalized (renamed from .part), or
+# path=None when the run wrote no record (the empty .part is removed).
+output_closed = object()
+
+REQUIRED = ("id", "url", "text")
+_LINE_FIELDS = ("title", "teaser", "section", "published_raw")
+
+
+# --- pure functions -----------------------------------------------------------------------
+
+
+def utc_now() -> str:
+    """Current time as RFC 3339 UTC, second precision."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _clean_list(values: Any) -> list[str]:
+    if not values:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    out: list[str] = []
+    for v in values:
+        c = clean_line(str(v)) if v is not None else None
+        if c and c not in out:
+            out.append(c)
+    return out
+
+
+def normalize_record(item: dict[str, Any], fetched_at: str | None = None) -> dict[str, Any]:
+    """The record with dates, URLs and text in their one normal form (idempotent).
+
+    Dates become RFC 3339 UTC or YYYY-MM-DD; a day-only `published` takes the time from the
+    sitemap/feed (`_discovered_date`) when that falls on the same day, likewise `modified`
+    from `_discovered_lastmod`. Strings are NFC with collapsed whitespace; "" becomes None.
+    """
+    r = dict(item)
+    if r.get("url"):
+        r["url"] = urls.canonical_url(str(r["url"]))
+        r["id"] = r.get("id") or urls.content_id(r["url"])
+        r["language"] = r.get("language") or urls.edition(r["url"])
+        r["page_type"] = r.get("page_type") or urls.page_type(r["url"])
+    if r.get("short_url"):
+        r["short_url"] = clean_line(str(r["short_url"]))
+    for k in _LINE_FIELDS:
+        if k in r:
+            r[k] = clean_line(r[k]) if isinstance(r[k], str) else r[k]
+    if "text" in r:
+        r["text"] = clean_text(r["text"]) if isinstance(r["text"], str) else r["text"]
+    for k in rec_mod.LIST_FIELDS:
+        if k in r:
+            r[k] = _clean_list(r[k])
+    r["published"] = refine_day(to_rfc3339(r.get("published")), r.get("_discovered_date"))
+    r["modified"] = refine_day(to_rfc3339(r.get("modified")), r.get("_discovered_lastmod"))
+    img = r.get("image")
+    if isinstance(img, dict):
+        img = {k: clean_line(img.get(k)) if isinstance(img.get(k), str) else None
+               for k in ("url", "caption", "credit")}  # fmt: skip
+        r["image"] = img if any(img.values()) else None
+    elif img is not None:
+        r["image"] = None
+    text = r.get("text")
+    if not isinstance(r.get("word_count"), int):
+        r["word_count"] = len(text.split()) if isinstance(text, str) else 0
+    r["schema_version"] = rec_mod.SCHEMA_VERSION
+    r["fetched_at"] = to_rfc3339(fetched_at or r.get("_fetched_at") or r.get("fetched_at"))
+    r["fetched_at"] = r["fetched_at"] or utc_now()
+    for k, v in list(r.items()):
+        if isinstance(v, str) and not k.startswith("_"):
+            v = unicodedata.normalize("NFC", v)
+            r[k] = v or None
+    r["content_hash"] = rec_mod.content_hash(r)
+    return r
+
+
+def missing_required(item: dict[str, Any]) -> str | None:
+    """The first required field (id, url, text) that is empty, or None."""
+    for k in REQUIRED:
+        v = item.get(k)
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return k
+    return None
+
+
+@lru_cache(maxsize=1)
+def schema_validator() -> Any:
+    """The record JSON Schema, compiled once per process."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def schema_errors(record: dict[str, Any]) -> list[str]:
+    """Human-readable schema violations of a record (public keys only); [] when valid."""
+    errors = sorted(schema_validator().iter_errors(rec_mod.ordered(record)), key=str)
+    return [f"{'/'.join(map(str, e.absolute_path)) or '<record>'}: {e.message}" for e in errors]
+
+
+# --- pipelines ----------------------------------------------------------------------------
+
+
+class _StatsMixin:
+    crawler: Crawler
+
+    def _drop(self, reason: str, item: dict[str, Any], detail: str = "") -> DropItem:
+        self.crawler.stats.inc_value(f"dwscraper/dropped/{reason}")
+        msg = f"dropped {reason}: {item.get('url') or item.get('_fetch_url')}"
+        return DropItem(f"{msg} ({detail})" if detail else msg)
+
+
+class NormalizePipeline(_StatsMixin):
+    """Dates, URLs, Unicode and whitespace in one form; fetched_at and content_hash set."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> NormalizePipeline:
+        """Scrapy entry point."""
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> dict[str, Any]:
+        """Normalize a parsed record."""
+        return normalize_record(ItemAdapter(item).asdict())
+
+
+class ValidatePipeline(_StatsMixin):
+    """Drop records without id, url or text, or that break the JSON Schema (counted)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.use_schema = crawler.settings.getbool("DW_VALIDATE_SCHEMA", True)
+        if self.use_schema:
+            schema_validator()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ValidatePipeline:
+        """Scrapy entry point."""
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        """Pass valid records on; raise DropItem with a counted reason otherwise."""
+        data = ItemAdapter(item).asdict()
+        field = missing_required(data)
+        if field:
+            raise self._drop(f"no_{field}", data)
+        if self.use_schema:
+            errors = schema_errors(data)
+            if errors:
+                logger.warning("schema violation in %s: %s", data.get("url"), "; ".join(errors))
+                raise self._drop("schema", data, errors[0])
+        return item
+
+
+class DedupePipeline(_StatsMixin):
+    """One record per content id per run, whatever slugs or sources led to it."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.seen: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> DedupePipeline:
+        """Scrapy entry point."""
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        """Drop a record whose id was already passed on in this run."""
+        cid = ItemAdapter(item).get("id")
+        if cid in self.seen:
+            raise self._drop("duplicate", ItemAdapter(item).asdict())
+        self.seen.add(cid)
+        return item
+
+
+class OutputError(RuntimeError):
+    """The run's output file cannot be created or written."""
+
+
+def output_name(started: datetime) -> str:
+    """dw-<UTC start YYYYmmddTHHMMSSZ>.jsonl: names come from run time only, never URLs."""
+    return f"dw-{started.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}.jsonl"
+
+
+class JsonLinesWriterPipeline(_StatsMixin):
+    """Write each record as one flushed JSON line to DW_OUTPUT_DIR/dw-<start>.jsonl.
+
+    The file is written as `<name>.part` and renamed when the run closes, so a reader of
+    output/*.jsonl never sees a half-written run. After every flushed line the
+    `record_written` signal fires (extension point for the state store, issue 3); override
+    `after_write` in a subclass for the same effect. Returns the ordered public record, so
+    `-O`/`-o` feed exports get the same keys in the same order. Empty DW_OUTPUT_DIR: no file.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        out = crawler.settings.get("DW_OUTPUT_DIR", "output")
+        self.out_dir: Path | None = Path(out) if out else None
+        self.path: Path | None = None
+        self.part_path: Path | None = None
+        self._fp: Any = None
+        self._writer: jsonlines.Writer | None = None
+        self.count = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> JsonLinesWriterPipeline:
+        """Scrapy entry point."""
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        """Create the .part file up front: an unwritable output fails the run at once."""
+        if self.out_dir is None:
+            return
+        started = datetime.now(UTC)
+        name = output_name(started)
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            path = self.out_dir / name
+            n = 1
+            while path.exists() or path.with_name(path.name + ".part").exists():
+                path = self.out_dir / name.replace(".jsonl", f"-{n}.jsonl")
+                n += 1
+            self.path = path
+            self.part_path = path.with_name(path.name + ".part")
+            self._fp = self.part_path.open("x", encoding="utf-8", newline="\n")
+        except OSError as exc:
+            self.crawler.stats.set_value("dwscraper/output/error", str(exc))
+            logger.error("cannot write output in %s: %s", self.out_dir, exc)
+            raise OutputError(f"cannot write output in {self.out_dir}: {exc}") from exc
+        self._writer = jsonlines.Writer(self._fp, compact=True, flush=True, dumps=_dumps)
+        self.crawler.stats.set_value("dwscraper/output/file", str(self.path))
+        logger.info("writing records to %s", self.part_path)
+
+    def process_item(self, item: Any) -> dict[str, Any]:
+        """Write one line, flush it, announce it; pass the public record on."""
+        data = ItemAdapter(item).asdict()
+        out = rec_mod.ordered(data)
+        if self._writer is None:
+            return out
+        try:
+            self._writer.write(out)
+        except OSError as exc:
+            self.crawler.stats.set_value("dwscraper/output/error", str(exc))
+            logger.error("cannot write to %s: %s", self.part_path, exc)
+            self.crawler.engine.close_spider(self.crawler.spider, "output_error")
+            raise self._drop("output_error", data, str(exc)) from exc
+        self.count += 1
+        self.crawler.stats.inc_value("dwscraper/output/records")
+        self.after_write(data, out)
+        return out
+
+    def after_write(self, item: dict[str, Any], record: dict[str, Any]) -> None:
+        """Called after each flushed line; sends the record_written signal."""
+        self.crawler.signals.send_catch_log(
+            record_written, item=item, record=record, path=self.part_path, line_no=self.count
+        )
+
+    def close_spider(self) -> None:
+        """Close the .part file and rename it to .jsonl (or remove it if it stayed empty)."""
+        if self._writer is None or self.part_path is None or self.path is None:
+            return
+        self._writer.close()
+        self._fp.close()
+        self._writer = None
+        final: Path | None = self.path
+        if self.count == 0:
+            self.part_path.unlink(missing_ok=True)
+            final = None
+            logger.info("no new records; no output file written")
+        else:
+            self.part_path.replace(self.path)
+            logger.info("wrote %d records to %s", self.count, self.path)
+        self.crawler.stats.set_value("dwscraper/output/file", str(final) if final else None)
+        self.crawler.signals.send_catch_log(output_closed, path=final, count=self.count)
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
