@@ -14,6 +14,15 @@ DW_RSS_URL = "https://rss.dw.com"
 # --- Output --------------------------------------------------------------------------------
 DW_OUTPUT_DIR = "output"  # empty string: write no dw-<run>.jsonl (use -O/-o feeds instead)
 
+# --- Incremental runs (issue 3; README "Incremental runs and cron") -------------------------
+DW_STATE_PATH = "output/state.sqlite3"  # SQLite state; the run lock is <this>.lock; "" = off
+DW_MAX_ERROR_RATIO = 0.2  # exit 4 when more of the fetched pages failed
+DW_MAX_EMPTY_RATIO = 0.2  # exit 6 when more article pages gave no title or no text
+DW_PROGRESS_INTERVAL = 60.0  # seconds between progress lines (0: none)
+DW_SUMMARY_PATH = ""  # default: DW_OUTPUT_DIR/last-run.json
+COMMANDS_MODULE = "dwscraper.commands"  # `crawl` with the run lock and meaningful exit codes
+EXTENSIONS = {"dwscraper.extensions.RunStateExtension": 0}
+
 # --- Politeness ----------------------------------------------------------------------------
 DW_CONTACT_URL = "https://github.com/dwscraper/dwscraper"
 USER_AGENT = f"dwscraper/0.1 (+{DW_CONTACT_URL}; news research crawler)"
@@ -38,7 +47,9 @@ ITEM_PIPELINES = {
     "dwscraper.pipelines.NormalizePipeline": 100,
     "dwscraper.pipelines.ValidatePipeline": 200,
     "dwscraper.pipelines.DedupePipeline": 300,
+    "dwscraper.extensions.RevisionPipeline": 800,
     "dwscraper.pipelines.JsonLinesWriterPipeline": 900,
+    "dwscraper.extensions.StateCommitPipeline": 990,
 }
 
 FEED_EXPORT_ENCODING = "utf-8"

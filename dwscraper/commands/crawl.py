@@ -1,0 +1,65 @@
+"""`scrapy crawl` with the run lock and an exit code that tells cron how the run went.
+
+Scrapy's own `crawl` exits 0 even when every request failed. This command (found through the
+COMMANDS_MODULE setting; a project command overrides the built-in of the same name) takes the
+run lock before anything starts, so a second run exits at once with one line naming the
+holder's pid, and exits with the code RunStateExtension decided (see README "Incremental runs
+and cron"): 0 ok, 3 no discovery source read, 4 too many errors, 5 output unwritable,
+6 extraction collapsed, 7 interrupted, 75 another run active; 1 and 2 stay Scrapy's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.crawler import Crawler
+from scrapy.exceptions import UsageError
+
+from dwscraper import runlock
+from dwscraper.extensions import EXIT_LOCKED, EXIT_OK, EXIT_OUTPUT, STAT_EXIT
+
+
+def exit_code(crawler: Crawler | None, bootstrap_failed: bool) -> int:
+    """The process exit code for a finished crawl."""
+    stats = getattr(crawler, "stats", None)
+    code = stats.get_value(STAT_EXIT) if stats is not None else None
+    if stats is not None and code in (None, EXIT_OK) and stats.get_value("dwscraper/output/error"):
+        return EXIT_OUTPUT
+    if code is None or (code == EXIT_OK and bootstrap_failed):
+        return 1 if bootstrap_failed else EXIT_OK
+    return int(code)
+
+
+class Command(ScrapyCrawlCommand):
+    """Run a spider under the run lock; exit non-zero when the run failed."""
+
+    def short_desc(self) -> str:
+        """Shown by `scrapy -h`."""
+        return "Run a spider (one run at a time; exit code reports the run's outcome)"
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        """Lock, crawl, then set self.exitcode from the run's outcome."""
+        if len(args) < 1:
+            raise UsageError
+        if len(args) > 1:
+            raise UsageError("running 'scrapy crawl' with more than one spider is not supported")
+        assert self.settings is not None and self.crawler_process is not None
+        state_path = self.settings.get("DW_STATE_PATH")
+        lock: runlock.RunLock | None = None
+        if state_path:
+            try:
+                lock = runlock.acquire(runlock.lock_path_for(state_path))
+            except runlock.RunLockBusy as exc:
+                print(f"dwscraper: {exc}; not starting", file=sys.stderr, flush=True)
+                self.exitcode = EXIT_LOCKED
+                return
+        try:
+            crawler = self._create_crawler(args[0])
+            self.crawler_process.crawl(crawler, **opts.spargs)
+            self.crawler_process.start()
+            self.exitcode = exit_code(crawler, self.crawler_process.bootstrap_failed)
+        finally:
+            if lock is not None:
+                runlock.release(lock)

@@ -1,0 +1,574 @@
+"""Unattended runs: state, one-run lock, revisions, progress, run summary and outcome.
+
+Scrapy adapters over dwscraper.state (the SQLite store) and dwscraper.runlock:
+
+- RunStateExtension (EXTENSIONS): takes the run lock, opens the state store, recovers the
+  ``.part`` files of killed runs, installs the spider's fetch filter (skip ids already
+  captured unless their sitemap/feed date is newer, or ``-a refetch=all``), commits a record's
+  row after the writer flushed its line (``record_written`` signal), logs a progress line, and
+  at the end writes ``last-run.json`` and decides the exit code cron sees.
+- RevisionPipeline (ITEM_PIPELINES, before the writer): revision 1 for a new id, n+1 when the
+  content hash changed, and drops an unchanged record ("unchanged: ...", not a skip).
+- StateCommitPipeline (ITEM_PIPELINES, after the writer): Scrapy closes pipelines in reverse
+  order, so its close_spider commits the store before the writer renames its ``.part``;
+  a kill between the two can then never publish a line the store does not know.
+
+The `crawl` command in dwscraper/commands turns the outcome into the process exit code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
+from scrapy.http import Request, Response
+from scrapy.utils.asyncio import create_looping_call
+
+from dwscraper import runlock
+from dwscraper.state import StateStore, leftover_parts, newest, normalize_date, utc_now
+
+logger = logging.getLogger(__name__)
+
+# Exit codes (README "Incremental runs and cron"). 1 and 2 are Scrapy's own (failed to
+# start, usage error).
+EXIT_OK = 0
+EXIT_NO_SOURCE = 3
+EXIT_ERRORS = 4
+EXIT_OUTPUT = 5
+EXIT_EMPTY = 6
+EXIT_INTERRUPTED = 7
+EXIT_LOCKED = 75  # sysexits EX_TEMPFAIL: another run holds the lock; try again later
+
+PROBLEM_CODES: dict[str, int] = {
+    "output_unwritable": EXIT_OUTPUT,
+    "no_source_read": EXIT_NO_SOURCE,
+    "error_ratio": EXIT_ERRORS,
+    "empty_ratio": EXIT_EMPTY,
+    "interrupted": EXIT_INTERRUPTED,
+}
+
+STAT_EXIT = "dwscraper/exit_code"
+STAT_NEW = "dwscraper/records/new"
+STAT_UPDATED = "dwscraper/records/updated"
+STAT_UNCHANGED = "dwscraper/records/unchanged"
+STAT_PAGES_FETCHED = "dwscraper/pages/fetched"
+FILTER_REASON = "not_modified"  # counted by the spider as dwscraper/discovery/not_modified
+
+# Skip reasons that mean a page *failed* (count toward DW_MAX_ERROR_RATIO). The rest
+# (robots, http_404/410 gone, not_html, duplicate, ...) are decisions, not failures.
+_ERROR_REASONS = frozenset(
+    {
+        "timeout",
+        "dns_error",
+        "connection_refused",
+        "connection_error",
+        "download_error",
+        "too_many_redirects",
+        "parse_error",
+        "item_error",
+    }
+)
+_GONE = frozenset({"http_404", "http_410"})
+
+
+def is_error_reason(reason: str) -> bool:
+    """True for a skip reason that is a failure (network, HTTP error, parser crash)."""
+    if reason.startswith("http_"):
+        return reason not in _GONE
+    return reason in _ERROR_REASONS
+
+
+def _refetch_all(spider: Spider | None) -> bool:
+    value = str(getattr(spider, "refetch", "") or "").strip().lower()
+    if value in ("", "no", "none", "changed", "0", "false"):
+        return False
+    if value in ("all", "1", "yes", "true"):
+        return True
+    raise ValueError(f"refetch must be 'all' (or omitted), got {value!r}")
+
+
+def discovery_date(disc: Any) -> str | None:
+    """The newest date the sitemaps/feeds gave for an id (publication time or lastmod)."""
+    return newest(
+        normalize_date(getattr(disc, "date", None)), normalize_date(getattr(disc, "lastmod", None))
+    )
+
+
+class RunStateExtension:
+    """One per crawl; see the module docstring. Get it with RunStateExtension.of(crawler)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        s = crawler.settings
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.max_error_ratio = s.getfloat("DW_MAX_ERROR_RATIO", 0.2)
+        self.max_empty_ratio = s.getfloat("DW_MAX_EMPTY_RATIO", 0.2)
+        self.progress_interval = s.getfloat("DW_PROGRESS_INTERVAL", 60.0)
+        out = s.get("DW_OUTPUT_DIR", "output")
+        self.output_dir: Path | None = Path(out) if out else None
+        state_path = s.get("DW_STATE_PATH", "output/state.sqlite3")
+        self.state_path: Path | None = Path(state_path) if state_path else None
+        summary = s.get("DW_SUMMARY_PATH", "")
+        if summary:
+            self.summary_path: Path | None = Path(summary)
+        elif self.output_dir is not None:
+            self.summary_path = self.output_dir / "last-run.json"
+        elif self.state_path is not None:
+            self.summary_path = self.state_path.with_name("last-run.json")
+        else:
+            self.summary_path = None
+        self.started = time.time()
+        self.started_at = utc_now()
+        self.lock: runlock.RunLock | None = None
+        self.store: StateStore | None = None
+        self.problems: list[str] = []
+        self.recovered: list[dict[str, Any]] = []
+        self.refetch = False
+        self.exit_code: int | None = None
+        self.summary: dict[str, Any] | None = None
+        self.article_pages = 0  # 200 responses for a- ids: the empty-ratio denominator
+        self.good_articles: set[str] = set()  # a- ids whose record has a title and text
+        self.item_errors: Counter[str] = Counter()
+        self._fsync_fds: dict[str, int] = {}
+        self._task: Any = None
+        self._prev_done = 0
+        self._prev_time = time.monotonic()
+        self._finished = False
+
+    # --- construction ---------------------------------------------------------------------
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunStateExtension:
+        """Lock, open and reconcile the state before any pipeline opens its output file."""
+        ext = cls(crawler)
+        ext._preflight_output()
+        if ext.state_path is not None:
+            ext.lock = runlock.acquire(runlock.lock_path_for(ext.state_path))
+            if ext.lock.took_over:
+                logger.warning(
+                    "took over the stale run lock of pid %d (it died without releasing it)",
+                    ext.lock.took_over,
+                )
+            try:
+                ext.store = StateStore(
+                    ext.state_path,
+                    batch_size=crawler.settings.getint("DW_STATE_BATCH", 200),
+                    commit_interval=crawler.settings.getfloat("DW_STATE_COMMIT_INTERVAL", 5.0),
+                )
+                ext._recover()
+            except Exception:
+                ext._release()
+                raise
+        ext.refetch = _refetch_all(crawler.spider)
+        spider_filters = getattr(crawler.spider, "fetch_filters", None)
+        if ext.store is not None and isinstance(spider_filters, list):
+            spider_filters.append(ext.fetch_filter)
+        sig = crawler.signals
+        sig.connect(ext.spider_opened, signal=signals.spider_opened)
+        sig.connect(ext.spider_closed, signal=signals.spider_closed)
+        sig.connect(ext.engine_stopped, signal=signals.engine_stopped)
+        sig.connect(ext.response_received, signal=signals.response_received)
+        sig.connect(ext.item_seen, signal=signals.item_scraped)
+        sig.connect(ext.item_seen, signal=signals.item_dropped)
+        sig.connect(ext.item_error, signal=signals.item_error)
+        from dwscraper import pipelines  # late: the pipelines module imports Scrapy parts
+
+        if hasattr(pipelines, "record_written"):
+            sig.connect(ext.record_written, signal=pipelines.record_written)
+        return ext
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> RunStateExtension | None:
+        """The crawl's extension instance, or None when it is not enabled."""
+        return crawler.get_extension(cls)
+
+    def _preflight_output(self) -> None:
+        """Find an unwritable output directory before the run fetches anything."""
+        if self.output_dir is None:
+            return
+        try:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            probe = self.output_dir / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            self.problems.append("output_unwritable")
+            self.stats.set_value("dwscraper/output/error", str(exc))
+            logger.error("output directory %s is not writable: %s", self.output_dir, exc)
+
+    def _recover(self) -> None:
+        """Publish what killed runs left in .part files and commit their rows."""
+        if self.output_dir is None or self.store is None or "output_unwritable" in self.problems:
+            return
+        for part in leftover_parts(self.output_dir):
+            try:
+                rec = self.store.recover_part(part)
+            except OSError as exc:
+                logger.error("cannot recover %s: %s", part, exc)
+                continue
+            self.recovered.append(
+                {
+                    "file": str(rec.published) if rec.published else None,
+                    "records": rec.lines,
+                    "committed": rec.committed,
+                    "partial_line_bytes_removed": rec.truncated_bytes,
+                }
+            )
+            self.stats.inc_value("dwscraper/recovered/files")
+            self.stats.inc_value("dwscraper/recovered/records", rec.lines)
+            logger.warning(
+                "recovered %s from an interrupted run: %d records (%d not yet in the state), "
+                "%d bytes of partial line removed -> %s",
+                part,
+                rec.lines,
+                rec.committed,
+                rec.truncated_bytes,
+                rec.published or "removed (empty)",
+            )
+
+    # --- the spider's fetch filter -----------------------------------------------------------
+    def fetch_filter(self, cid: str, disc: Any) -> str | None:
+        """Skip an id already captured unless its discovery date is newer (or refetch=all)."""
+        if self.store is None:
+            return None
+        if self.store.should_fetch(cid, discovery_date(disc), refetch=self.refetch):
+            return None
+        return FILTER_REASON
+
+    # --- signals ----------------------------------------------------------------------------
+    def spider_opened(self, spider: Spider) -> None:
+        """Start the progress line; stop at once if the output cannot be written."""
+        if "output_unwritable" in self.problems:
+            raise CloseSpider("output_unwritable")
+        if self.progress_interval > 0:
+            self._task = create_looping_call(self.log_progress)
+            self._task.start(self.progress_interval, now=False)
+
+    def response_received(self, response: Response, request: Request, spider: Spider) -> None:
+        """Count fetched content pages; 200s for articles feed the empty-ratio check."""
+        cid = request.meta.get("dw_id")
+        if not cid:
+            return
+        self.stats.inc_value(STAT_PAGES_FETCHED)
+        if response.status == 200 and str(cid).startswith("a-"):
+            self.article_pages += 1
+
+    def item_seen(self, item: Any, response: Any = None, spider: Any = None, **kw: Any) -> None:
+        """Note articles whose record has a title and a text (scraped or dropped alike)."""
+        a = ItemAdapter(item)
+        cid = a.get("id")
+        if cid and str(cid).startswith("a-"):
+            text, title = a.get("text"), a.get("title")
+            if isinstance(text, str) and text.strip() and isinstance(title, str) and title.strip():
+                self.good_articles.add(str(cid))
+
+    def item_error(self, item: Any, response: Any = None, failure: Any = None, **kw: Any) -> None:
+        """A pipeline crashed on an item: an error; an OSError means the output is broken."""
+        self.item_seen(item)
+        err = getattr(failure, "value", failure)
+        self.item_errors[type(err).__name__] += 1
+        if isinstance(err, OSError) and "output_unwritable" not in self.problems:
+            self.problems.append("output_unwritable")
+
+    def record_written(
+        self, item: Any, record: dict[str, Any], path: Any = None, **kw: Any
+    ) -> None:
+        """The writer flushed this record's line: now (and only now) the state may know it."""
+        if self.store is None:
+            return
+        a = ItemAdapter(item)
+        revision = int(record.get("revision") or 1)
+        if path is not None:
+            self._watch_fsync(Path(path))
+        self.store.mark_written(
+            record["id"],
+            revision=revision,
+            content_hash=record.get("content_hash"),
+            fetched_at=record.get("fetched_at"),
+            source_date=newest(
+                normalize_date(a.get("_discovered_date")),
+                normalize_date(a.get("_discovered_lastmod")),
+            ),
+            url=record.get("url"),
+            output_file=Path(str(path)).name.removesuffix(".part") if path else None,
+        )
+        self.stats.inc_value(STAT_NEW if revision == 1 else STAT_UPDATED)
+
+    def _watch_fsync(self, path: Path) -> None:
+        """fsync the output before each state commit (fsync is per file, any fd will do)."""
+        key = str(path)
+        if key in self._fsync_fds or self.store is None:
+            return
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return
+        self._fsync_fds[key] = fd
+
+        def hook() -> None:
+            with contextlib.suppress(OSError):
+                os.fsync(fd)
+
+        self.store.add_commit_hook(hook)
+
+    def commit(self) -> None:
+        """Commit pending state rows (called before the writer publishes its file)."""
+        if self.store is not None:
+            self.store.commit()
+
+    def log_progress(self) -> None:
+        """One line: pages done, queued, rate, and what they became."""
+        logger.info(self.progress_line())
+
+    def progress_line(self) -> str:
+        """The periodic progress message (also handy in tests)."""
+        st = self.stats
+        done = int(st.get_value(STAT_PAGES_FETCHED, 0))
+        queued = 0
+        engine = getattr(self.crawler, "engine", None)
+        if engine is not None:
+            with contextlib.suppress(Exception):
+                queued += len(engine.scheduler)  # type: ignore[arg-type]
+            with contextlib.suppress(Exception):
+                queued += len(engine.downloader.active)
+        now = time.monotonic()
+        elapsed = max(now - self._prev_time, 1e-6)
+        rate = (done - self._prev_done) * 60.0 / elapsed
+        self._prev_done, self._prev_time = done, now
+        skipped = sum(self._skips().values())
+        return (
+            f"progress: {done} pages done, {queued} queued, {rate:.0f} pages/min; "
+            f"new {st.get_value(STAT_NEW, 0)}, updated {st.get_value(STAT_UPDATED, 0)}, "
+            f"unchanged {st.get_value(STAT_UNCHANGED, 0)}, skipped {skipped}, "
+            f"errors {self._errors()}"
+        )
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        """Commit, close the store, judge the run and write last-run.json."""
+        if self._task is not None and self._task.running:
+            self._task.stop()
+        try:
+            if self.store is not None:
+                self.store.close()
+        except Exception as exc:  # the state could not be saved: the next run refetches
+            logger.error("could not commit the state store %s: %s", self.state_path, exc)
+            self.problems.append("state_unwritable")
+        finally:
+            for fd in self._fsync_fds.values():
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._fsync_fds.clear()
+        self.finish(reason)
+
+    def engine_stopped(self) -> None:
+        """The very last word of the run: the summary line; then free the lock."""
+        if self.summary is None:  # the spider never opened (e.g. output failed at once)
+            self.finish("failed_to_start")
+        logger.info(self.summary_line())
+        self._release()
+
+    def _release(self) -> None:
+        if self.store is not None:
+            with contextlib.suppress(Exception):
+                self.store.close()
+        if self.lock is not None:
+            runlock.release(self.lock)
+            self.lock = None
+
+    # --- the verdict ------------------------------------------------------------------------
+    def _skips(self) -> dict[str, int]:
+        st = self.stats.get_stats()
+        out: dict[str, int] = {}
+        for k, v in st.items():
+            if k.startswith("dwscraper/skipped/"):
+                out[k.rsplit("/", 1)[1]] = out.get(k.rsplit("/", 1)[1], 0) + int(v)
+            elif k.startswith("dwscraper/dropped/"):
+                r = k.rsplit("/", 1)[1]
+                out[f"dropped_{r}"] = out.get(f"dropped_{r}", 0) + int(v)
+        filtered = int(st.get(f"dwscraper/discovery/{FILTER_REASON}", 0))
+        if filtered:
+            out[FILTER_REASON] = filtered
+        return dict(sorted(out.items()))
+
+    def _errors(self) -> int:
+        skipped = self.stats.get_stats()
+        n = sum(
+            int(v)
+            for k, v in skipped.items()
+            if k.startswith("dwscraper/skipped/") and is_error_reason(k.rsplit("/", 1)[1])
+        )
+        n += int(skipped.get("spider_exceptions/count", 0))
+        # item errors the ledger did not already count as skipped/item_error
+        if not skipped.get("dwscraper/skipped/item_error"):
+            n += sum(self.item_errors.values())
+        return n
+
+    def finish(self, reason: str) -> dict[str, Any]:
+        """Decide the outcome, write last-run.json, set the exit-code stat (once)."""
+        if self.summary is not None:
+            return self.summary
+        st = self.stats.get_stats()
+        g = lambda k: int(st.get(k, 0) or 0)  # noqa: E731
+        problems = list(self.problems)
+        if st.get("dwscraper/output/error") and "output_unwritable" not in problems:
+            problems.append("output_unwritable")
+        requested, read = g("dwscraper/sources/requested"), g("dwscraper/sources/read")
+        if requested > 0 and read == 0:
+            problems.append("no_source_read")
+        errors = self._errors()
+        attempted = max(g("dwscraper/pages/scheduled"), g(STAT_PAGES_FETCHED))
+        error_ratio = errors / attempted if attempted else 0.0
+        if attempted and error_ratio > self.max_error_ratio:
+            problems.append("error_ratio")
+        good = len(self.good_articles)
+        empty_ratio = max(0.0, 1.0 - good / self.article_pages) if self.article_pages else 0.0
+        if self.article_pages and empty_ratio > self.max_empty_ratio:
+            problems.append("empty_ratio")
+        if reason == "shutdown":
+            problems.append("interrupted")
+        if reason == "output_error" and "output_unwritable" not in problems:
+            problems.append("output_unwritable")
+        codes = [PROBLEM_CODES[p] for p in problems if p in PROBLEM_CODES]
+        if "state_unwritable" in problems:
+            codes.append(EXIT_OUTPUT)
+        order = [EXIT_OUTPUT, EXIT_NO_SOURCE, EXIT_ERRORS, EXIT_EMPTY, EXIT_INTERRUPTED]
+        self.exit_code = next((c for c in order if c in codes), EXIT_OK)
+        out_file = st.get("dwscraper/output/file")
+        finished = time.time()
+        self.summary = {
+            "status": "ok" if self.exit_code == EXIT_OK else "failed",
+            "exit_code": self.exit_code,
+            "problems": problems,
+            "finish_reason": reason,
+            "started": self.started_at,
+            "finished": utc_now(),
+            "duration_s": round(finished - self.started, 3),
+            "spider": getattr(self.crawler.spider, "name", None),
+            "refetch": "all" if self.refetch else None,
+            "sources": {
+                "requested": requested,
+                "read": read,
+                "failed": sum(
+                    int(v) for k, v in st.items() if k.startswith("dwscraper/sources/error/")
+                ),
+            },
+            "pages": {
+                "scheduled": g("dwscraper/pages/scheduled"),
+                "fetched": g(STAT_PAGES_FETCHED),
+                "parsed": g("dwscraper/pages/parsed"),
+            },
+            "new": g(STAT_NEW),
+            "updated": g(STAT_UPDATED),
+            "unchanged": g(STAT_UNCHANGED),
+            "skipped": self._skips(),
+            "errors": errors,
+            "error_ratio": round(error_ratio, 4),
+            "empty_ratio": round(empty_ratio, 4),
+            "records_written": g("dwscraper/output/records"),
+            "output_file": str(out_file) if out_file else None,
+            "recovered": self.recovered,
+            "state_path": str(self.state_path) if self.state_path else None,
+        }
+        self.stats.set_value(STAT_EXIT, self.exit_code)
+        self._write_summary()
+        self._finished = True
+        return self.summary
+
+    def _write_summary(self) -> None:
+        if self.summary_path is None or self.summary is None:
+            return
+        tmp = self.summary_path.with_name(self.summary_path.name + f".{os.getpid()}.tmp")
+        try:
+            self.summary_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(self.summary, indent=2) + "\n", encoding="utf-8")
+            tmp.replace(self.summary_path)
+        except OSError as exc:
+            logger.error("cannot write run summary %s: %s", self.summary_path, exc)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    def summary_line(self) -> str:
+        """The run's final log line."""
+        s = self.summary or {}
+        skipped = s.get("skipped", {})
+        skipped_txt = ", ".join(f"{k}={v}" for k, v in skipped.items()) or "none"
+        return (
+            f"run {s.get('status')} (exit {s.get('exit_code')}"
+            f"{': ' + ', '.join(s['problems']) if s.get('problems') else ''}) in "
+            f"{s.get('duration_s')}s: sources read {s.get('sources', {}).get('read')}/"
+            f"{s.get('sources', {}).get('requested')}, pages fetched "
+            f"{s.get('pages', {}).get('fetched')}, new {s.get('new')}, updated "
+            f"{s.get('updated')}, unchanged {s.get('unchanged')}, errors {s.get('errors')}, "
+            f"skipped: {skipped_txt}; output {s.get('output_file') or 'none'}; "
+            f"summary {self.summary_path or 'not written'}"
+        )
+
+
+class RevisionPipeline:
+    """Number revisions by content hash; drop a refetched record whose content is the same."""
+
+    def __init__(self, crawler: Crawler, ext: RunStateExtension) -> None:
+        self.crawler = crawler
+        self.ext = ext
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RevisionPipeline:
+        """Needs RunStateExtension with a state store; otherwise every record is revision 1."""
+        ext = RunStateExtension.of(crawler)
+        if ext is None or ext.store is None:
+            raise NotConfigured("no state store (DW_STATE_PATH empty or extension disabled)")
+        return cls(crawler, ext)
+
+    def process_item(self, item: Any) -> Any:
+        """Set `revision`, or raise DropItem('unchanged: ...') after remembering the fetch."""
+        a = ItemAdapter(item)
+        store = self.ext.store
+        cid = a.get("id")
+        if store is None or not cid:
+            return item
+        _change, revision = store.plan(cid, a.get("content_hash"))
+        if revision is None:
+            store.mark_unchanged(
+                cid,
+                fetched_at=a.get("fetched_at"),
+                source_date=newest(
+                    normalize_date(a.get("_discovered_date")),
+                    normalize_date(a.get("_discovered_lastmod")),
+                ),
+            )
+            self.crawler.stats.inc_value(STAT_UNCHANGED)
+            raise DropItem(f"unchanged: {a.get('url')}", log_level="DEBUG")
+        a["revision"] = revision
+        return item
+
+
+class StateCommitPipeline:
+    """Last pipeline: its close_spider runs first, committing before the writer renames."""
+
+    def __init__(self, ext: RunStateExtension) -> None:
+        self.ext = ext
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StateCommitPipeline:
+        """Only with a state store."""
+        ext = RunStateExtension.of(crawler)
+        if ext is None or ext.store is None:
+            raise NotConfigured("no state store")
+        return cls(ext)
+
+    def process_item(self, item: Any) -> Any:
+        """Pass through: rows are written on record_written, after the flush."""
+        return item
+
+    def close_spider(self) -> None:
+        """Commit every row of this run while the output is still a .part file."""
+        self.ext.commit()
