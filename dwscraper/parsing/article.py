@@ -1,27 +1,266 @@
-"""Placeholder until the DW readers land: trafilatura only."""
+"""parse_article: one DW page in, one record out. Assembly only; readers do the reading.
+
+The record has every key of dwscraper.record.FIELDS (fetched_at, revision and warc_* are
+left null for the pipelines). parse_article never raises: whatever goes wrong costs fields,
+not the record.
+
+"Not an article": when no text can be read at all (not HTML, an empty page, a section page
+without prose), the record comes back with "text": None, "extractor": None and a private
+"_skip_reason" ("not_html", "no_text"). Pipelines drop such records with that reason.
+
+Field sources, first that has a value wins:
+- title: the layout's h1, JSON-LD headline / APOLLO title, og:title without " – DW – date".
+- authors: JSON-LD Person names / APOLLO persons, else the layout's author line (people only).
+- published/modified: JSON-LD / APOLLO / meta (UTC, RFC 3339), else the layout's visible day
+  (old layout: "Date 28.04.2023" -> "2023-04-28", never an invented midnight).
+- topics: the tags the page shows for the article: old layout's smallList Keywords list;
+  else the kicker's entries (new layout: thematic focus and region, e.g. "Politik",
+  "Russische Föderation"). The "Related topics"/"Themenseiten" /t- links are DW's
+  auto-topic recommendations (they list the same unrelated topics under unrelated stories),
+  so they go to the private "_related_topics", not to `topics`.
+- keywords: meta keywords / news_keywords / JSON-LD keywords, else the smallList Keywords.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
-
-import trafilatura
+from urllib.parse import urljoin
 
 from dwscraper import urls
-from dwscraper.normalize import clean_text
+from dwscraper.normalize import clean_line, clean_text, to_rfc3339
+from dwscraper.parsing import fallback, new_layout, old_layout
+from dwscraper.parsing.document import Doc, parse
+from dwscraper.parsing.metadata import Meta, is_person_name, read_meta, strip_title_suffix
+from dwscraper.parsing.signature import Signature
+from dwscraper.parsing.text import join_blocks, word_count
 from dwscraper.record import content_hash, new_record
+
+log = logging.getLogger(__name__)
+
+_FORMAT_RE = re.compile(r"\$\{formatId\}|%24%7BformatId%7D|\{formatId\}|%7BformatId%7D")
+# DW image format 6 is the 940x529 "sharing" size og:image uses.
+IMAGE_FORMAT = "6"
+_LANG_NAMES = {
+    "albanian": "sq", "amharic": "am", "arabic": "ar", "bengali": "bn", "bosnian": "bs",
+    "bulgarian": "bg", "chinese": "zh", "chinese_traditional": "zh-hant",
+    "chinese_simplified": "zh", "croatian": "hr", "dari": "fa-af", "english": "en",
+    "french": "fr", "german": "de", "greek": "el", "hausa": "ha", "hindi": "hi",
+    "indonesian": "id", "swahili": "sw", "kiswahili": "sw", "macedonian": "mk", "pashto": "ps",
+    "persian": "fa-ir", "farsi": "fa-ir", "polish": "pl", "portuguese": "pt-br",
+    "portuguese_africa": "pt-002", "brazilian": "pt-br", "romanian": "ro", "russian": "ru",
+    "serbian": "sr", "spanish": "es", "turkish": "tr", "ukrainian": "uk", "urdu": "ur",
+}  # fmt: skip
+_ISO_TO_EDITION = {
+    "zh-hans": "zh", "zh-cn": "zh", "zh-hant": "zh-hant", "zh-tw": "zh-hant", "zh-hk": "zh-hant",
+    "fa": "fa-ir", "fa-ir": "fa-ir", "fa-af": "fa-af", "prs": "fa-af", "pt": "pt-br",
+    "pt-br": "pt-br", "pt-pt": "pt-002", "pt-002": "pt-002", "pt-ao": "pt-002", "pt-mz": "pt-002",
+}  # fmt: skip
+_DMY_OR_MDY_RE = re.compile(r"(\d{1,2})([./])(\d{1,2})\2(\d{4})")
+
+
+def _hint_edition(hint: str) -> str | None:
+    h = hint.strip().lower().replace("_", "-")
+    if h in _LANG_NAMES:
+        return _LANG_NAMES[h]
+    if h.replace("-", "_") in _LANG_NAMES:
+        return _LANG_NAMES[h.replace("-", "_")]
+    if h in _ISO_TO_EDITION:
+        return _ISO_TO_EDITION[h]
+    base = h.split("-", 1)[0]
+    if base in urls.EDITIONS:
+        return base
+    return _ISO_TO_EDITION.get(base)
+
+
+def _language(url_edition: str | None, hints: list[str]) -> tuple[str | None, bool]:
+    """Edition code from the URL, cross-checked with the page (html lang, meta, APOLLO)."""
+    page = [e for e in (_hint_edition(h) for h in hints if h) if e]
+    if url_edition:
+        base = url_edition.split("-", 1)[0]
+        agrees = not page or any(p == url_edition or p.split("-", 1)[0] == base for p in page)
+        return url_edition, not agrees
+    return (page[0] if page else None), False
+
+
+def _image_url(url: str | None) -> str | None:
+    if not url:
+        return None
+    url = _FORMAT_RE.sub(IMAGE_FORMAT, url.strip())
+    if url.startswith("//"):
+        url = "https:" + url
+    return urljoin("https://www.dw.com/", url)
+
+
+def _visible_day(raw: str | None, lang: str | None) -> str | None:
+    """A header date like '30.01.2024' (dd.mm) or '06/14/2026' (en: mm/dd)."""
+    if not raw:
+        return None
+    value = to_rfc3339(raw) if "T" in raw or "-" in raw else None
+    if value:
+        return value
+    m = _DMY_OR_MDY_RE.search(raw)
+    if not m:
+        return None
+    a, sep, b, y = int(m.group(1)), m.group(2), int(m.group(3)), m.group(4)
+    day, month = (b, a) if (sep == "/" and lang == "en") or b > 12 else (a, b)
+    return to_rfc3339(f"{day:02d}.{month:02d}.{y}")
+
+
+def _date(raw: str | None) -> str | None:
+    try:
+        return to_rfc3339(raw)
+    except Exception:
+        return None
+
+
+def _people(names: list[str]) -> list[str]:
+    return [n for n in dict.fromkeys(clean_line(x) for x in names) if n and is_person_name(n)]
+
+
+def _dedupe_teaser(blocks: list[str], teaser: str | None, title: str | None) -> list[str]:
+    """Drop leading blocks that repeat the title or the teaser (generic extractors keep them)."""
+    drop = {clean_line(t) for t in (teaser, title) if t}
+    while blocks and clean_line(blocks[0]) in drop:
+        blocks = blocks[1:]
+    return blocks
+
+
+def _assemble(doc: Doc, url: str) -> dict[str, Any]:
+    rec = new_record()
+    meta: Meta
+    if not url and doc.canonical:
+        url = doc.canonical
+    rec["id"] = urls.content_id(url) if url else None
+    numeric = rec["id"].split("-", 1)[1] if rec["id"] else None
+    meta = read_meta(doc, numeric)
+    if rec["id"] is None and meta.canonical:
+        rec["id"] = urls.content_id(meta.canonical)
+        url = url or meta.canonical
+    rec["url"] = urls.canonical_url(url) if url else None
+    page_type = urls.page_type(rec["id"]) if rec["id"] else None
+    if page_type is None and meta.content_type:
+        from dwscraper.parsing.metadata import APOLLO_TYPES
+
+        page_type = APOLLO_TYPES.get(meta.content_type)
+    rec["page_type"] = page_type
+    rec["language"], mismatch = _language(urls.edition(url) if url else None, meta.language_hints)
+    if mismatch:
+        rec["_language_mismatch"] = meta.language_hints
+
+    title = teaser = section = None
+    blocks: list[str] = []
+    authors: list[str] = []
+    topics: list[str] = []
+    keywords: list[str] = list(meta.keywords)
+    day = day_raw = None
+    image = {"url": None, "caption": None, "credit": None}
+    short = meta.short_url
+    signature = Signature()
+    related: list[str] = []
+    extractor = None
+
+    article = new_layout.find_article(doc.articles, doc.rich_texts)
+    if article is not None:
+        extractor = "dw-new"
+        page = new_layout.read(article, page_type)
+        title, teaser, blocks, authors = page.title, page.teaser, page.blocks, page.authors
+        topics = page.kicker or meta.kicker
+        section = topics[0] if topics else None
+        day_raw = page.time_raw
+        day = _visible_day(page.time_raw, rec["language"])
+        image = {"url": page.image_url, "caption": page.image_caption, "credit": page.image_credit}
+        short = short or page.short_url
+        signature, related = page.signature, page.related_topics
+    elif old_layout.recognize(doc.body_content, doc.long_texts):
+        extractor = "dw-old"
+        old = old_layout.read(doc.body_content, doc.long_texts)
+        title, teaser, blocks, authors = old.title, old.intro, old.blocks, old.authors
+        section = old.kicker
+        topics = old.keywords or meta.keywords or ([old.kicker] if old.kicker else [])
+        keywords = keywords or old.keywords
+        day, day_raw = old.date, old.date_raw
+        image = {"url": old.image_url, "caption": old.image_caption, "credit": old.image_credit}
+        short = short or old.short_url
+        signature, related = old.signature, old.related_topics
+    elif doc.root is not None:
+        title = meta.title or meta.title_from_meta
+        teaser = meta.teaser or meta.description
+        text = fallback.extract(doc, rec["url"], drop=(title,))
+        if text:
+            extractor = "fallback"
+            blocks = text.split("\n\n")
+            topics = meta.kicker or keywords
+            image["caption"] = meta.image_alt
+
+    rec["title"] = clean_line(title) or clean_line(meta.title) or meta.title_from_meta
+    if not rec["title"] and doc.root is not None:
+        t = doc.root.find(".//title")
+        rec["title"] = strip_title_suffix(clean_line(t.text_content())) if t is not None else None
+    teaser = clean_line(teaser) or (clean_line(meta.teaser) if extractor == "dw-new" else None)
+    blocks = _dedupe_teaser([b for b in blocks if b], teaser, rec["title"])
+    text = clean_text(join_blocks(blocks))
+    if not text and teaser and extractor:
+        # A short item whose only prose is its intro: the intro is the text (DESIGN.md).
+        text, teaser = teaser, None
+    rec["teaser"] = teaser
+    rec["text"] = text
+    rec["authors"] = _people(meta.authors) or _people(authors)
+    published_raw = meta.published or day_raw
+    rec["published_raw"] = clean_line(published_raw)
+    rec["published"] = _date(meta.published) if meta.published else day
+    if rec["published"] is None and day:
+        rec["published"] = day
+    rec["modified"] = _date(meta.modified)
+    rec["section"] = clean_line(section)
+    rec["topics"] = [t for t in dict.fromkeys(clean_line(x) for x in topics) if t]
+    rec["keywords"] = [k for k in dict.fromkeys(clean_line(x) for x in keywords) if k]
+    image_url = _image_url(meta.image_url) or _image_url(image["url"])
+    caption = clean_line(image["caption"]) or (clean_line(meta.image_alt) if image_url else None)
+    credit = clean_line(image["credit"])
+    rec["image"] = (
+        {"url": image_url, "caption": caption, "credit": credit}
+        if (image_url or caption or credit)
+        else None
+    )
+    rec["short_url"] = short
+    rec["editors"] = signature.editors
+    rec["agencies"] = signature.agencies
+    rec["word_count"] = word_count(text)
+    rec["extractor"] = extractor if text else None
+    if related:
+        rec["_related_topics"] = related
+    if not text:
+        rec["_skip_reason"] = "not_html" if doc.root is None else "no_text"
+    rec["content_hash"] = content_hash(rec)
+    return rec
 
 
 def parse_article(html: str | bytes, url: str) -> dict[str, Any]:
-    """The record of one DW page (all fields but fetched_at)."""
-    rec = new_record()
-    rec["id"] = urls.content_id(url)
-    rec["url"] = urls.canonical_url(url)
-    rec["language"] = urls.edition(url)
-    rec["page_type"] = urls.page_type(url)
-    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, as_dict=True) or {}
-    rec["title"] = doc.get("title")
-    rec["text"] = clean_text(doc.get("text"))
-    rec["extractor"] = "fallback"
-    rec["word_count"] = len(rec["text"].split()) if rec["text"] else 0
-    rec["content_hash"] = content_hash(rec)
-    return rec
+    """The record of one DW page (all fields but fetched_at, revision, warc_*).
+
+    Pure and total: never raises, whatever the input. See the module docstring for where
+    each field comes from and for the "not an article" result (text None + _skip_reason).
+    """
+    try:
+        doc = parse(html if isinstance(html, str | bytes) else b"")
+    except Exception as exc:
+        log.debug("parse failed for %s: %s", url, exc)
+        doc = Doc(root=None)
+    try:
+        return _assemble(doc, url or "")
+    except Exception as exc:
+        log.warning("extraction failed for %s: %s", url, exc)
+        rec = new_record()
+        try:
+            rec["id"] = urls.content_id(url) if url else None
+            rec["url"] = urls.canonical_url(url) if url else None
+            rec["language"] = urls.edition(url) if url else None
+            rec["page_type"] = urls.page_type(url) if url else None
+        except Exception:
+            pass
+        rec["word_count"] = 0
+        rec["_skip_reason"] = "extraction_error"
+        rec["content_hash"] = content_hash(rec)
+        return rec

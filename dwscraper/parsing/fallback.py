@@ -1,0 +1,49 @@
+"""Graceful degradation: trafilatura on the best subtree when no DW reader recognizes a page.
+
+Used only when neither layout is found (a redesign, an unknown page kind), so a change on
+dw.com lowers quality instead of losing records; the record says "extractor": "fallback".
+"""
+
+from __future__ import annotations
+
+import logging
+
+import lxml.html
+import trafilatura
+
+from dwscraper.parsing.document import Doc
+from dwscraper.parsing.text import clean_fallback_text
+
+log = logging.getLogger(__name__)
+
+
+def best_subtree(doc: Doc) -> lxml.html.HtmlElement | None:
+    """The element most likely to hold the story: the longest <article>, else <main>, else
+    <body>. Restricting trafilatura to it keeps site menus and footers out of its view."""
+    for group in (doc.articles, doc.mains):
+        if group:
+            return max(group, key=lambda el: len(el.text_content()))
+    if doc.root is None:
+        return None
+    body = doc.root.find("body")
+    return body if body is not None else doc.root
+
+
+def extract(doc: Doc, url: str | None, drop: tuple[str | None, ...] = ()) -> str | None:
+    """Main text by trafilatura (no metadata: ours comes from the page's own markup)."""
+    tree = best_subtree(doc)
+    if tree is None:
+        return None
+    wrapper = lxml.html.fromstring("<html><body></body></html>")
+    wrapper.find("body").append(tree)
+    try:
+        result = trafilatura.bare_extraction(
+            wrapper, url=url, with_metadata=False, include_comments=False, include_tables=True
+        )
+    except Exception as exc:
+        log.debug("trafilatura failed on %s: %s", url, exc)
+        return None
+    text = getattr(result, "text", None) if result is not None else None
+    if isinstance(result, dict):
+        text = result.get("text")
+    return clean_fallback_text(text, drop)

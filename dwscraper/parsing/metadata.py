@@ -1,0 +1,287 @@
+"""Machine-readable metadata: JSON-LD, __APOLLO_STATE__ and meta tags.
+
+Owns reading what the page states about itself for machines, whatever the layout. Every
+value is type-checked: a page may carry broken JSON-LD (a number as author, "31.02.2024
+25:61" as date, a list where a dict belongs) and that must cost a field, never the record.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from dwscraper.parsing.document import Doc
+
+_JSON = json.JSONDecoder()
+_APOLLO_RE = re.compile(r"__APOLLO_STATE__\s*=\s*")
+_ARTICLE_TYPES = (
+    "newsarticle",
+    "article",
+    "reportagenewsarticle",
+    "analysisnewsarticle",
+    "opinionnewsarticle",
+    "backgroundnewsarticle",
+    "liveblogposting",
+    "videoobject",
+    "audioobject",
+    "imagegallery",
+    "mediagallery",
+    "podcastepisode",
+    "blogposting",
+)
+# Not people, whatever a page's author field says.
+_NOT_PEOPLE = re.compile(
+    r"^(?:deutsche\s+welle|dw|dw\.com|dw\s+news|www\.dw\.com|redaktion|editorial|staff)\b", re.I
+)
+_SUFFIX_RE = re.compile(
+    r"\s*(?:[|–—]|\s-)\s*DW(?:\.COM)?(?:\s*(?:[|–—]|-\s)\s*[^|–—]{1,40})?\s*$", re.I
+)
+# APOLLO typenames that are content items (what the page is about), by our page_type.
+APOLLO_TYPES = {
+    "Article": "article",
+    "Video": "video",
+    "Audio": "audio",
+    "ImageGallery": "gallery",
+    "Liveblog": "liveblog",
+    "LiveBlog": "liveblog",
+}
+
+
+def as_str(value: Any) -> str | None:
+    """A usable scalar string, or None for dicts, lists, bools and blanks."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    if isinstance(value, int | float):
+        return str(value)
+    return None
+
+
+def as_list(value: Any) -> list[Any]:
+    """A list, whatever shape the page wrote (single value, list, None)."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def strip_title_suffix(title: str | None) -> str | None:
+    """'X – DW – 30.01.2024' / 'X | DW | 19.01.2020' -> 'X'."""
+    if not title:
+        return title
+    stripped = _SUFFIX_RE.sub("", title).strip()
+    return stripped or title.strip()
+
+
+def is_person_name(name: str | None) -> bool:
+    """People only: never the broadcaster, never a bare number or URL."""
+    if not name or len(name) > 120:
+        return False
+    if _NOT_PEOPLE.match(name) or "://" in name:
+        return False
+    return any(ch.isalpha() for ch in name)
+
+
+@dataclass
+class Meta:
+    """What JSON-LD, APOLLO and meta tags say; None where they are silent."""
+
+    title: str | None = None
+    title_from_meta: str | None = None
+    teaser: str | None = None
+    description: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published: str | None = None
+    modified: str | None = None
+    image_url: str | None = None
+    image_alt: str | None = None
+    keywords: list[str] = field(default_factory=list)
+    short_url: str | None = None
+    canonical: str | None = None
+    language_hints: list[str] = field(default_factory=list)
+    content_type: str | None = None
+    kicker: list[str] = field(default_factory=list)
+    apollo_text: str | None = None
+    ld_type: str | None = None
+
+
+def _load_ld(doc: Doc) -> dict[str, Any] | None:
+    """The page's article-like JSON-LD object (first one found), tolerant of @graph/lists."""
+    candidates: list[dict[str, Any]] = []
+    for raw in doc.ld_json:
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
+            continue
+        stack = as_list(data)
+        while stack:
+            item = stack.pop(0)
+            if not isinstance(item, dict):
+                continue
+            if isinstance(item.get("@graph"), list):
+                stack.extend(item["@graph"])
+            candidates.append(item)
+    for item in candidates:
+        types = [t.lower() for t in as_list(item.get("@type")) if isinstance(t, str)]
+        if any(t in _ARTICLE_TYPES for t in types):
+            return item
+    return None
+
+
+def _load_apollo(doc: Doc) -> dict[str, Any] | None:
+    if not doc.apollo:
+        return None
+    m = _APOLLO_RE.search(doc.apollo)
+    if not m:
+        return None
+    try:
+        data, _ = _JSON.raw_decode(doc.apollo, m.end())
+    except (ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _apollo_content(state: dict[str, Any], numeric_id: str | None) -> dict[str, Any] | None:
+    """The content object of this page: '<Type>:<id>' with publication dates."""
+    best = None
+    for key, value in state.items():
+        if not isinstance(value, dict) or ":" not in key:
+            continue
+        typename, _, ident = key.partition(":")
+        if numeric_id and ident != numeric_id:
+            continue
+        if "firstPublicationDate" in value or "canonicalUrl" in value or "text" in value:
+            if typename in APOLLO_TYPES:
+                return value
+            best = best or value
+    return best
+
+
+def _deref(state: dict[str, Any], value: Any) -> Any:
+    if isinstance(value, dict) and isinstance(value.get("__ref"), str):
+        return state.get(value["__ref"])
+    return value
+
+
+def _names(values: Any) -> list[str]:
+    out: list[str] = []
+    for item in as_list(values):
+        name = None
+        if isinstance(item, dict):
+            types = [t.lower() for t in as_list(item.get("@type")) if isinstance(t, str)]
+            if types and "person" not in types:
+                continue
+            name = as_str(item.get("name"))
+        elif isinstance(item, str):
+            name = as_str(item)
+        if name and is_person_name(name) and name not in out:
+            out.append(name)
+    return out
+
+
+def _keywords(value: Any) -> list[str]:
+    out: list[str] = []
+    items = value.split(",") if isinstance(value, str) else as_list(value)
+    for item in items:
+        word = as_str(item) if not isinstance(item, str) else item.strip()
+        if word and word not in out:
+            out.append(word)
+    return out
+
+
+def _image_url(value: Any) -> str | None:
+    for item in as_list(value):
+        if isinstance(item, dict):
+            url = as_str(item.get("url")) or as_str(item.get("contentUrl"))
+        else:
+            url = as_str(item)
+        if url and url.startswith(("http://", "https://", "/")):
+            return url
+    return None
+
+
+def read_meta(doc: Doc, numeric_id: str | None) -> Meta:
+    """Everything the page states about itself for machines."""
+    meta = Meta()
+    ld = _load_ld(doc)
+    if ld is not None:
+        meta.ld_type = next((t for t in as_list(ld.get("@type")) if isinstance(t, str)), None)
+        meta.title = as_str(ld.get("headline")) or as_str(ld.get("name"))
+        meta.authors = _names(ld.get("author"))
+        meta.published = as_str(ld.get("datePublished")) or as_str(ld.get("uploadDate"))
+        meta.modified = as_str(ld.get("dateModified"))
+        meta.image_url = _image_url(ld.get("image")) or _image_url(ld.get("thumbnailUrl"))
+        meta.keywords = _keywords(ld.get("keywords"))
+        meta.description = as_str(ld.get("description"))
+        main = ld.get("mainEntityOfPage")
+        if isinstance(main, dict):
+            meta.canonical = as_str(main.get("@id"))
+        elif isinstance(main, str):
+            meta.canonical = as_str(main)
+        lang = as_str(ld.get("inLanguage"))
+        if lang:
+            meta.language_hints.append(lang)
+
+    state = _load_apollo(doc)
+    content = _apollo_content(state, numeric_id) if state else None
+    if state is not None and content is not None:
+        meta.content_type = as_str(content.get("__typename"))
+        meta.title = meta.title or as_str(content.get("title")) or as_str(content.get("name"))
+        meta.teaser = as_str(content.get("teaser"))
+        meta.published = meta.published or as_str(content.get("firstPublicationDate"))
+        meta.modified = meta.modified or as_str(content.get("lastModifiedDate"))
+        meta.short_url = as_str(content.get("permaLinkUrl"))
+        meta.canonical = meta.canonical or as_str(content.get("canonicalUrl"))
+        text = content.get("text")
+        meta.apollo_text = text if isinstance(text, str) else None
+        lang = as_str(content.get("language"))
+        if lang:
+            meta.language_hints.append(lang)
+        if not meta.authors:
+            people = []
+            for ref in as_list(content.get("persons")):
+                person = _deref(state, ref)
+                if isinstance(person, dict):
+                    people.append(as_str(person.get("fullName")))
+            meta.authors = [p for p in dict.fromkeys(people) if p and is_person_name(p)]
+        focus = content.get("thematicFocusCategory")
+        if isinstance(focus, dict) and as_str(focus.get("name")):
+            meta.kicker.append(as_str(focus.get("name")) or "")
+        for key, value in content.items():
+            if key.startswith("regions(") and isinstance(value, list):
+                for region in value:
+                    if isinstance(region, dict) and as_str(region.get("alignedName")):
+                        meta.kicker.append(as_str(region.get("alignedName")) or "")
+        sharing = content.get("imageSharingMetadata")
+        if isinstance(sharing, dict):
+            meta.image_url = meta.image_url or as_str(sharing.get("url"))
+            meta.image_alt = as_str(sharing.get("alt"))
+
+    og_title = doc.meta("og:title", "twitter:title")
+    meta.title_from_meta = strip_title_suffix(og_title) if og_title else None
+    meta.description = meta.description or doc.meta(
+        "og:description", "description", "twitter:description"
+    )
+    meta.published = meta.published or doc.meta(
+        "article:published_time", "date", "dc.date", "dcterms.created", "pubdate"
+    )
+    meta.modified = meta.modified or doc.meta("article:modified_time", "og:updated_time")
+    og_image = doc.meta("og:image", "twitter:image", "og:image:url")
+    if og_image:
+        # og:image is the lead image at a real size (DW writes _6.jpg there): prefer it.
+        meta.image_url = og_image
+    meta.image_alt = meta.image_alt or doc.meta("og:image:alt", "twitter:image:alt")
+    if not meta.keywords:
+        meta.keywords = _keywords(doc.meta("news_keywords", "keywords"))
+    if not meta.authors:
+        meta.authors = [a for a in _keywords(doc.meta("author")) if is_person_name(a)]
+    meta.canonical = doc.canonical or meta.canonical or doc.meta("og:url")
+    for hint in (doc.meta("language", "og:locale", "content-language"), doc.html_lang):
+        if hint:
+            meta.language_hints.append(hint)
+    return meta

@@ -1,0 +1,218 @@
+"""DW's old, server-rendered frontend: div#bodyContent > div.col3 with h4.artikel, h1,
+p.intro, div.longText and the labelled ul.smallList (shown twice: the first one wins).
+
+The smallList labels are localized in every edition ("Date"/"Datum"/"Fecha"/"Дата"...),
+so items are recognized by what they hold first (a dd.mm.yyyy value, a p.dw.com link, /t-
+topic links, /search keyword links) and by label only where the value cannot tell.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+import lxml.etree as etree
+import lxml.html
+
+from dwscraper.normalize import clean_line
+from dwscraper.parsing.signature import Signature, parse_signature, split_signature
+from dwscraper.parsing.text import container_blocks, element_text, has_class
+
+_COL3 = etree.XPath("./div[contains(concat(' ', normalize-space(@class), ' '), ' col3 ')][h1]")
+_KICKER = etree.XPath("./h4[contains(concat(' ', normalize-space(@class), ' '), ' artikel ')]")
+_H1 = etree.XPath("./h1")
+_INTRO = etree.XPath("./p[contains(concat(' ', normalize-space(@class), ' '), ' intro ')]")
+_PICBOX = etree.XPath(".//div[contains(concat(' ', normalize-space(@class), ' '), ' picBox ')]")
+_SMALLLIST = etree.XPath(
+    ".//ul[contains(concat(' ', normalize-space(@class), ' '), ' smallList ')]"
+)
+_LI = etree.XPath("./li")
+_STRONG = etree.XPath("./strong | ./b")
+_HREFS = etree.XPath(".//a/@href")
+_LINKS = etree.XPath(".//a")
+
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹०१२३४५६७८९০১২৩৪৫৬৭৮৯", "0123456789" * 4)
+_DATE_RE = re.compile(r"\b(\d{1,2})[./-](\d{1,2})[./-](\d{4})\b")
+_PERMALINK_RE = re.compile(r"https?://p\.dw\.com/p/[A-Za-z0-9_-]+")
+_CREDIT_RE = re.compile(r"^(?P<caption>.*?)\s*\((?P<credit>[^()]{2,120})\)\s*$", re.S)
+_NAME_SPLIT_RE = re.compile(r"\s*(?:,|;|\||/|&|\s(?:und|and|et|y|e|и|i|ve|dan|na)\s)\s*")
+
+# Author labels of the smallList (and of "Author: X" lines in the body), every edition seen
+# or documented; the list is only needed where a value alone cannot say it is an author.
+AUTHOR_LABELS = frozenset(
+    """author authors autor autorin autoren autorinnen autorin/autor autor/autorin autor/in
+    auteur auteure auteurs autrice autora autores autoras autori autorja autorka autorzy
+    автор авторы автори аутор аутори аўтар yazar yazarlar penulis mwandishi waandishi
+    marubuci marubuta लेखक লেখক συντάκτης συντάκτρια συντάκτες نویسنده نویسندگان الكاتب
+    الكاتبة الكاتبان الكتاب ليکوال ليکوالان لیکوال مصنف مصنفین 作者 撰稿 ደራሲ""".split()  # noqa: SIM905
+)
+DATE_LABELS = frozenset(
+    """date datum fecha data дата датум tarih tanggal tarehe kwanan ranar तारीख তারিখ
+    ημερομηνία تاریخ التاريخ تاريخ نېټه 日期 ቀን datë""".split()  # noqa: SIM905
+)
+
+
+@dataclass
+class OldPage:
+    """What the old-layout reader found."""
+
+    title: str | None = None
+    kicker: str | None = None
+    intro: str | None = None
+    blocks: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+    date_raw: str | None = None
+    date: str | None = None
+    short_url: str | None = None
+    keywords: list[str] = field(default_factory=list)
+    related_topics: list[str] = field(default_factory=list)
+    image_url: str | None = None
+    image_caption: str | None = None
+    image_credit: str | None = None
+    signature: Signature = field(default_factory=Signature)
+
+
+def recognize(doc_body: lxml.html.HtmlElement | None, long_texts: list) -> bool:
+    """Old layout: a div.longText, or div#bodyContent with a col3 holding the h1."""
+    if long_texts:
+        return True
+    return doc_body is not None and bool(_COL3(doc_body))
+
+
+def _label(li: lxml.html.HtmlElement) -> tuple[str, str]:
+    strong = _STRONG(li)
+    label = clean_line(strong[0].text_content()) if strong else None
+    full = element_text(li) or ""
+    value = full
+    if label and full.startswith(label):
+        value = full[len(label) :]
+    label = (label or "").rstrip(":： ").strip().lower()
+    return label, value.strip(" :：")
+
+
+def split_names(value: str) -> list[str]:
+    """'A, B und C' -> ['A', 'B', 'C'] (people only)."""
+    from dwscraper.parsing.metadata import is_person_name
+
+    names = [clean_line(n) for n in _NAME_SPLIT_RE.split(value)]
+    return [n for n in dict.fromkeys(names) if n and is_person_name(n)]
+
+
+def day_from(value: str) -> tuple[str | None, str | None]:
+    """('28.04.2023', '2023-04-28') from a value in any edition's digits."""
+    ascii_value = value.translate(_DIGITS)
+    m = _DATE_RE.search(ascii_value)
+    if not m:
+        return None, None
+    d, mth, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    if not (1 <= mth <= 12 and 1 <= d <= 31):
+        return None, None
+    from datetime import date
+
+    try:
+        return value.strip(), date(y, mth, d).isoformat()
+    except ValueError:
+        return None, None
+
+
+def _read_small_list(page: OldPage, ul: lxml.html.HtmlElement) -> None:
+    for li in _LI(ul):
+        label, value = _label(li)
+        hrefs = _HREFS(li)
+        if not value:
+            continue
+        if _PERMALINK_RE.search(value) or label == "permalink":
+            m = _PERMALINK_RE.search(value)
+            page.short_url = page.short_url or (m.group(0) if m else None)
+        elif any(re.search(r"/t-\d+", h) for h in hrefs):
+            if not page.related_topics:
+                page.related_topics = [
+                    t for t in (clean_line(a.text_content()) for a in _LINKS(li)) if t
+                ]
+        elif any("/search" in h for h in hrefs):
+            if not page.keywords:
+                page.keywords = [t for t in (clean_line(a.text_content()) for a in _LINKS(li)) if t]
+        elif label in DATE_LABELS or (not hrefs and _DATE_RE.search(value.translate(_DIGITS))):
+            if page.date is None:
+                page.date_raw, page.date = day_from(value)
+        elif not page.authors and (
+            label in AUTHOR_LABELS or any(part in AUTHOR_LABELS for part in label.split("/"))
+        ):
+            page.authors = split_names(value)
+
+
+def _image(page: OldPage, col3: lxml.html.HtmlElement) -> None:
+    for box in _PICBOX(col3):
+        img = next(box.iter("img"), None)
+        if img is None:
+            continue
+        src = img.get("src") or img.get("data-src")
+        page.image_url = urljoin("https://www.dw.com/", src) if src else None
+        caption_p = next(box.iterchildren("p"), None)
+        caption = element_text(caption_p) if caption_p is not None else None
+        title = clean_line(img.get("title") or img.get("alt"))
+        credit = None
+        if title:
+            m = _CREDIT_RE.match(title)
+            if m:
+                credit = clean_line(m.group("credit"))
+                title = clean_line(m.group("caption"))
+        page.image_caption = caption or title
+        page.image_credit = credit
+        return
+
+
+def _author_line(line: str) -> list[str] | None:
+    """'Autor: Max Muster' inside the body: an author line, not prose."""
+    label, sep, rest = line.partition(":")
+    if not sep or len(label) > 30:
+        return None
+    if label.strip().lower() in AUTHOR_LABELS and len(rest.split()) <= 12:
+        return split_names(rest)
+    return None
+
+
+def read(body: lxml.html.HtmlElement | None, long_texts: list) -> OldPage:
+    """Read the old layout (the caller has checked recognize())."""
+    page = OldPage()
+    col3 = None
+    if body is not None:
+        cols = _COL3(body)
+        col3 = cols[0] if cols else None
+    if col3 is None and long_texts:
+        col3 = long_texts[0].getparent()
+        while col3 is not None and col3.tag != "body" and not _H1(col3):
+            col3 = col3.getparent()
+    if col3 is not None:
+        kicker = _KICKER(col3)
+        page.kicker = element_text(kicker[0]) if kicker else None
+        h1 = _H1(col3)
+        page.title = element_text(h1[0]) if h1 else None
+        intro = _INTRO(col3)
+        page.intro = element_text(intro[0]) if intro else None
+        for ul in _SMALLLIST(col3.getparent() if col3.getparent() is not None else col3):
+            _read_small_list(page, ul)
+        _image(page, col3)
+    # The article body is the first longText that is not nested in another one.
+    body_el = None
+    for lt in long_texts:
+        if not any(has_class(a, "longText") for a in lt.iterancestors("div")):
+            body_el = lt
+            break
+    blocks = container_blocks(body_el) if body_el is not None else []
+    kept: list[str] = []
+    for line in blocks:
+        names = _author_line(line)
+        if names is not None:
+            page.authors = page.authors or names
+            continue
+        kept.append(line)
+    kept, page.signature = split_signature(kept)
+    # A signature line can also stand before a trailing author line.
+    if kept and parse_signature(kept[-1]):
+        kept, more = split_signature(kept)
+        page.signature.editors += more.editors
+        page.signature.agencies += more.agencies
+    page.blocks = kept
+    return page

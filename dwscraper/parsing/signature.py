@@ -1,0 +1,85 @@
+"""The signature line DW ends agency-based items with: editors' initials and agencies.
+
+"rc/msh (AFP, AP, Reuters)", "ab/sti (dpa, rtr)", "cwo/fab (dpa, afp)", "(dpa, epd)", and
+the "Edited by: Name" / "Redaktion: Name" credit lines. They are not prose: they leave `text`
+and become `editors` / `agencies`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# Initials: lowercase-ish letter groups joined by "/" ("rc/msh", "dj/jj", "ai/kle").
+_INITIALS = r"(?P<ini>\w{1,6}(?:\s*/\s*\w{0,6}){1,4})"
+_AGENCIES = r"\((?P<ag>[^()\n]{1,120})\)"
+_SIGNATURE_RE = re.compile(rf"^(?:{_INITIALS}\s*)?(?:{_AGENCIES})?\s*\.?$")
+_AGENCY_TOKEN_RE = re.compile(r"^[\w.&\- ]{1,30}$")
+_SPLIT_RE = re.compile(r"\s*[,;،、/]\s*|\s+(?:and|und|et|y|e|и)\s+")
+# "Edited by: X", "Redaktion: X", "Editing by X" (a credit line, not prose).
+_EDITED_BY_RE = re.compile(
+    r"^(?:edited\s+by|editing\s+by|redaktion|redigiert\s+von|editor|édité\s+par|edición|"
+    r"edição|редактор|редакция)\s*:?\s+(?P<names>.{2,120})$",
+    re.I,
+)
+_SENTENCE_END_RE = re.compile(r"[.!?…]\s*$")
+
+
+@dataclass
+class Signature:
+    """What a signature / credit line said."""
+
+    editors: list[str] = field(default_factory=list)
+    agencies: list[str] = field(default_factory=list)
+
+
+def _tokens(value: str) -> list[str]:
+    return [t.strip() for t in _SPLIT_RE.split(value) if t and t.strip()]
+
+
+def parse_signature(line: str | None) -> Signature | None:
+    """Editors and agencies when `line` is a signature or credit line, else None."""
+    if not line:
+        return None
+    line = " ".join(line.split())
+    if not line or len(line) > 160:
+        return None
+    m = _SIGNATURE_RE.match(line)
+    if m:
+        initials = m.group("ini") or ""
+        agencies_raw = m.group("ag") or ""
+        editors = [t for t in re.split(r"\s*/\s*", initials) if t]
+        # Initials are short lowercase letter groups; "2022/2023" or "Ja/Nein" are not.
+        if editors and not all(e.isalpha() and e.islower() for e in editors):
+            return None
+        agencies = _tokens(agencies_raw) if agencies_raw else []
+        if agencies_raw and not all(_AGENCY_TOKEN_RE.match(a) for a in agencies):
+            return None
+        if agencies and any(len(a.split()) > 3 for a in agencies):
+            return None
+        if not editors and not agencies:
+            return None
+        return Signature(editors=editors, agencies=agencies)
+    m = _EDITED_BY_RE.match(line)
+    if m and not _SENTENCE_END_RE.search(m.group("names")):
+        names = [n for n in _tokens(m.group("names")) if n]
+        if names and all(len(n.split()) <= 4 for n in names):
+            return Signature(editors=names)
+    return None
+
+
+def split_signature(blocks: list[str]) -> tuple[list[str], Signature]:
+    """Blocks without their trailing signature/credit lines, and what those lines said."""
+    found = Signature()
+    out = list(blocks)
+    # The signature and an "Edited by" line may both close an item, in either order.
+    for _ in range(3):
+        if not out:
+            break
+        sig = parse_signature(out[-1])
+        if sig is None:
+            break
+        out.pop()
+        found.editors = sig.editors + [e for e in found.editors if e not in sig.editors]
+        found.agencies = sig.agencies + [a for a in found.agencies if a not in sig.agencies]
+    return out, found

@@ -1,0 +1,228 @@
+"""Block text and the clutter rules shared by every reader.
+
+Owns: turning a body container into an ordered list of prose blocks (paragraphs, subheadings,
+list items, quotes) and deciding which blocks are not prose ("Read more:" links, newsletter
+promos, ad labels, captions, credits, skip links). Readers decide *where* the body is; this
+module decides *what in it* is text.
+"""
+
+from __future__ import annotations
+
+import re
+
+import lxml.etree as etree
+import lxml.html
+
+from dwscraper.normalize import clean_line
+
+HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+PROSE_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "pre"})
+# Elements inside a prose block that are never prose (captions, credits, ads, embeds).
+_DROP_INSIDE = etree.XPath(
+    ".//figure | .//figcaption | .//small[contains(concat(' ', normalize-space(@class), ' '),"
+    " ' copyright ')] | .//*[contains(concat(' ', normalize-space(@class), ' '), ' rich-text-ad ')]"
+    " | .//*[contains(concat(' ', normalize-space(@class), ' '), ' advertisement ')]"
+    " | .//button | .//input | .//select | .//textarea | .//form"
+)
+_LINKS = etree.XPath(".//a")
+_NON_LINK_TEXT = etree.XPath(".//text()[not(ancestor::a)]")
+_HAS_MEDIA = etree.XPath("boolean(.//img | .//picture | .//figure | .//video | .//audio)")
+INLINE_TAGS = frozenset(
+    {"a", "em", "strong", "b", "i", "u", "span", "sup", "sub", "abbr", "cite", "q", "mark",
+     "small", "time", "s", "del", "ins", "code", "bdi", "bdo", "font", "dfn", "kbd", "var"}
+)  # fmt: skip
+_WRAPPERS = frozenset({"div", "section", "center", "main"})
+_MAX_DEPTH = 12  # wrappers inside a body; deeper nesting is not DW prose
+# Containers inside a body that hold embeds, never the article's own prose.
+_EMBED_CLASS_RE = re.compile(
+    r"picbox|gallery|slideshow|video|audio|player|advert|embed|teaser|linklist|placeholder|"
+    r"mediaitem|standalonewrap|infobox|social|share|related|newsletter|taboola|gpt-slot",
+    re.I,
+)
+_WORD_RE = re.compile(r"\w+", re.U)
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+# Labels that introduce an inline link to another article ("Read more: <a>...</a>").
+_READ_MORE_RE = re.compile(
+    r"^\W*(?:read\s+more|read\s+also|also\s+read|see\s+also|more\s+on\s+this|related|"
+    r"lesen\s+sie\s+(?:auch|mehr)|mehr\s+(?:dazu|zum\s+thema)|siehe\s+auch|auch\s+interessant|"
+    r"lire\s+aussi|à\s+lire\s+aussi|lea\s+también|lee\s+también|leia\s+(?:também|mais)|"
+    r"czytaj\s+(?:też|także|więcej)|citiţi\s+şi|citește\s+și|читайте\s+(?:также|еще|тоже)|"
+    r"читати\s+також|читайте\s+також|прочитајте\s+и|pročitajte\s+i|ayrıca\s+okuyun|"
+    r"ayrıca\s+bakınız|baca\s+juga|soma\s+pia|karanta|διαβάστε\s+επίσης|прочетете\s+още|"
+    r"اقرأ\s+أيضا|اقرأ\s+أيضًا|اقرأ\s+المزيد|بیشتر\s+بخوانید|اینرا\s+هم\s+بخوانید|"
+    r"مزید\s+پڑھیے|مزید\s+پڑھیں|دا\s+هم\s+ولولئ|यह\s+भी\s+पढ़ें|আরো\s+পড়ুন|আরও\s+পড়ুন|"
+    r"延伸阅读|延伸閱讀|相关阅读|相關閱讀|阅读更多)\s*[:：]",
+    re.I,
+)
+# Whole lines that are page furniture, in any block (used on fallback output as well).
+CLUTTER_LINE_RE = re.compile(
+    r"^(?:skip\s+to\s+(?:content|main\s+menu|more\s+dw\s+sites)|skip\s+next\s+section.*|"
+    r"zum\s+inhalt\s+springen|zur\s+hauptnavigation\s+springen|"
+    r"zu\s+weiteren\s+angeboten\s+der\s+dw\s+springen|den\s+nächsten\s+abschnitt\s+.*überspringen|"
+    r"advertisement|anzeige|werbung|publicité|publicidad|реклама|"
+    r"(?:image|bild|foto|photo|imagen|фото|صورة|عکس|图像|圖像|图片|圖片)\s*:.{0,120}|"
+    r"send\s+us\s+your\s+feedback.?|schicken\s+sie\s+uns\s+ihr\s+feedback.?|"
+    r"related\s+content|mehr\s+zum\s+thema|dw\s+recommends|die\s+redaktion\s+empfiehlt|"
+    r"audios\s+and\s+videos\s+on\s+the\s+topic|audio\s+und\s+video\s+zum\s+thema|"
+    r"related\s+topics|ähnliche\s+themen|print\s+this\s+page|seite\s+drucken|permalink.*|"
+    r"https?://p\.dw\.com/p/\w+)$",
+    re.I,
+)
+
+
+def has_class(el: lxml.html.HtmlElement, token: str) -> bool:
+    """Class-token test (never a substring match: 'rich-text-ad' is not 'rich-text')."""
+    return token in (el.get("class") or "").split()
+
+
+def element_text(el: lxml.html.HtmlElement) -> str | None:
+    """One clean line of an element's visible text (scripts are already gone from the tree)."""
+    return clean_line(el.text_content())
+
+
+def _drop_non_prose(el: lxml.html.HtmlElement) -> None:
+    for bad in _DROP_INSIDE(el):
+        parent = bad.getparent()
+        if parent is not None:
+            bad.drop_tree()
+
+
+def is_read_more(el: lxml.html.HtmlElement, text: str) -> bool:
+    """'Read more: <a>Other story</a>' and its localized forms: a link, not prose."""
+    if _READ_MORE_RE.match(text):
+        return True
+    if not _LINKS(el):
+        return False
+    rest = " ".join("".join(_NON_LINK_TEXT(el)).split())
+    # What is not link text is only a short label ending in a colon.
+    return (
+        bool(rest)
+        and len(rest) <= 40
+        and rest.rstrip().endswith((":", "："))
+        and (len(rest.split()) <= 5)
+    )
+
+
+def is_promo(el: lxml.html.HtmlElement, text: str) -> bool:
+    """A paragraph that is one promotional link (newsletter sign-up, 'icon' teaser link)."""
+    links = _LINKS(el)
+    if len(links) != 1:
+        return False
+    a = links[0]
+    if clean_line(a.text_content()) != text:
+        return False
+    href = (a.get("href") or "").lower()
+    return has_class(a, "icon") or "newsletter" in href
+
+
+def block_lines(el: lxml.html.HtmlElement) -> list[str]:
+    """The prose lines of one block element: a paragraph/heading is one line, a list one
+    line per item. Captions, credits and ads inside the block are dropped first."""
+    _drop_non_prose(el)
+    tag = el.tag
+    if tag in ("ul", "ol"):
+        lines = [clean_line(li.text_content()) for li in el.iterchildren("li")]
+        return [line for line in lines if line]
+    if tag == "blockquote" and not (el.text_content() or "").strip():
+        return []
+    # <br> splits a paragraph into lines only when the page uses it as a separator.
+    text = element_text(el)
+    if not text:
+        return []
+    if tag == "p" and (is_read_more(el, text) or is_promo(el, text)):
+        return []
+    if CLUTTER_LINE_RE.match(text):
+        return []
+    return [text]
+
+
+def _is_embed_container(el: lxml.html.HtmlElement) -> bool:
+    cls = (el.get("class") or "") + " " + (el.get("id") or "")
+    return bool(_EMBED_CLASS_RE.search(cls)) or _HAS_MEDIA(el)
+
+
+def container_blocks(container: lxml.html.HtmlElement, depth: int = 0) -> list[str]:
+    """Prose blocks of a body container in document order.
+
+    Block children (p, h2, lists, quotes) give their lines; runs of bare text and inline
+    elements between blocks form paragraphs (split at <br><br>); divs are descended into
+    only when they hold prose and no media or embed (picBox captions, galleries, players
+    and ads are divs with an image or an embed class and never reach the text).
+    """
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        line = clean_line("".join(run))
+        run.clear()
+        if line and not CLUTTER_LINE_RE.match(line):
+            out.append(line)
+
+    run.append(container.text or "")
+    previous_br = False
+    for child in container.iterchildren():
+        tag = child.tag if isinstance(child.tag, str) else ""
+        if tag == "br":
+            if previous_br:
+                flush()
+            else:
+                run.append(" ")
+            previous_br = True
+            run.append(child.tail or "")
+            continue
+        previous_br = False
+        if tag in INLINE_TAGS:
+            if not has_class(child, "rich-text-ad"):
+                _drop_non_prose(child)
+                run.append(child.text_content())
+        elif tag in PROSE_TAGS:
+            flush()
+            if not _is_embed_block(child):
+                out.extend(block_lines(child))
+        elif tag in _WRAPPERS and depth < _MAX_DEPTH and not _is_embed_container(child):
+            flush()
+            out.extend(container_blocks(child, depth + 1))
+        else:
+            flush()
+        run.append(child.tail or "")
+    flush()
+    return out
+
+
+def _is_embed_block(el: lxml.html.HtmlElement) -> bool:
+    """Tweets and other embeds DW writes as <blockquote class="tweet embed" data-id=..>."""
+    if el.tag != "blockquote":
+        return False
+    cls = el.get("class") or ""
+    return bool(_EMBED_CLASS_RE.search(cls) or "tweet" in cls or "instagram" in cls)
+
+
+def join_blocks(blocks: list[str]) -> str | None:
+    """Paragraphs separated by one blank line; None when nothing is left."""
+    out = [b for b in blocks if b]
+    return "\n\n".join(out) if out else None
+
+
+def word_count(text: str | None) -> int:
+    """Words for spaced scripts, characters for CJK (which does not separate words)."""
+    if not text:
+        return 0
+    cjk = len(_CJK_RE.findall(text))
+    if cjk:
+        return cjk + len(_WORD_RE.findall(_CJK_RE.sub(" ", text)))
+    return len(text.split())
+
+
+def clean_fallback_text(text: str | None, drop: tuple[str | None, ...] = ()) -> str | None:
+    """Generic-extractor output minus clutter lines and the lines that are other fields."""
+    if not text:
+        return None
+    skip = {clean_line(d) for d in drop if d}
+    lines = []
+    for raw in re.split(r"\n+", text):
+        line = clean_line(raw)
+        if not line or line in skip or CLUTTER_LINE_RE.match(line) or _READ_MORE_RE.match(line):
+            continue
+        lines.append(line)
+    return join_blocks(lines)
