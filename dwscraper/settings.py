@@ -40,6 +40,24 @@ DOWNLOAD_WARNSIZE = 0
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+# Wait before a retry: the server's Retry-After (capped) or DW_RETRY_BACKOFF_BASE * 2^(n-1).
+DW_RETRY_BACKOFF_BASE = 1.0
+DW_RETRY_BACKOFF_MAX = 60.0
+DW_RETRY_AFTER_MAX = 120.0
+# A body cut short is retried, then parsed as far as it goes (flag "dataloss", counted).
+DOWNLOAD_FAIL_ON_DATALOSS = False
+
+# Scope (only DW hosts), accounting (every URL ends counted) and backoff retries: see
+# dwscraper/middlewares.py. The retry middleware extends Scrapy's and takes its slot.
+DOWNLOADER_MIDDLEWARES = {
+    "dwscraper.middlewares.AccountingMiddleware": 10,
+    "dwscraper.middlewares.ScopeMiddleware": 40,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "dwscraper.middlewares.BackoffRetryMiddleware": 550,
+}
+SPIDER_MIDDLEWARES = {
+    "dwscraper.middlewares.AccountingSpiderMiddleware": 950,
+}
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 

@@ -31,6 +31,7 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 
 from dwscraper import sources, urls
+from dwscraper.accounting import Ledger
 from dwscraper.parsing import parse_article
 from dwscraper.urls import EDITIONS
 
@@ -141,10 +142,13 @@ class DwSpider(scrapy.Spider):
     def _canonical(self, fetched_url: str) -> str:
         return urls.canonical_url(urls.unrebase(fetched_url, self.base_url, self.rss_url))
 
-    def skip(self, reason: str, url: str, detail: str = "") -> None:
-        """Count and log a page that will not become a record (never silently lost)."""
-        self._inc(f"skipped/{reason}")
-        logger.info("skipped %s: %s%s", reason, url, f" ({detail})" if detail else "")
+    def skip(self, reason: str, where: scrapy.Request | Response, detail: str = "") -> None:
+        """Count and log a URL that will not become a record (never silently lost).
+
+        The ledger (dwscraper/accounting.py) counts each scheduled URL once, whoever reports
+        it first: a middleware may already have counted this one.
+        """
+        Ledger.of(self.crawler).skip(where, reason, detail)
 
     def source_urls(self) -> list[tuple[str, str]]:
         """(URL to fetch, source name) for every discovery source of this run."""
@@ -201,6 +205,7 @@ class DwSpider(scrapy.Spider):
             result.error, result.detail = exc.reason, exc.detail
         if result.error and not result.entries:
             self._inc(f"sources/error/{result.error}")
+            self.skip(result.error, response, result.detail or "")
             logger.warning(
                 "source unreadable (%s): %s %s", result.error, response.url, result.detail or ""
             )
@@ -292,23 +297,23 @@ class DwSpider(scrapy.Spider):
         if not isinstance(response, TextResponse) or (
             ctype and "html" not in ctype and "xml" not in ctype
         ):
-            self.skip("not_html", url, ctype or type(response).__name__)
+            self.skip("not_html", response, ctype or type(response).__name__)
             return
         if not response.body.strip():
-            self.skip("empty_page", url)
+            self.skip("empty_page", response)
             return
         canonical = self._canonical(url)
         if urls.content_id(canonical) is None:
             # Redirected to a section/topic page: the content is gone.
-            self.skip("no_article", url, "redirected to a non-content page")
+            self.skip("no_article", response, "redirected to a non-content page")
             return
         try:
             record = parse_article(response.text, canonical)
         except Exception as exc:  # the parser must not stop the crawl
-            self.skip("parse_error", url, repr(exc)[:200])
+            self.skip("parse_error", response, repr(exc)[:200])
             return
         if not isinstance(record, dict) or record.get("_not_article"):
-            self.skip("no_article", url)
+            self.skip("no_article", response)
             return
         disc = self.discovered.get(cid) if cid else None
         record["_discovered_date"] = disc.date if disc else None
@@ -334,6 +339,8 @@ class DwSpider(scrapy.Spider):
                 return "offsite_redirect"
             if "redirect" in msg:
                 return "too_many_redirects"
+            if "max size" in msg or "larger than" in msg:
+                return "too_large"
             return "ignored"
         if failure.check(TimeoutError, TCPTimedOutError):
             return "timeout"
@@ -349,10 +356,11 @@ class DwSpider(scrapy.Spider):
     def page_failed(self, failure: Failure) -> None:
         """Errback of page requests: count the reason, never lose the URL silently."""
         request = failure.request
-        self.skip(self.failure_reason(failure), request.url, str(failure.value)[:200])
+        self.skip(self.failure_reason(failure), request, str(failure.value)[:200])
 
     def source_failed(self, failure: Failure) -> None:
         """Errback of sitemap/feed requests."""
         reason = self.failure_reason(failure)
         self._inc(f"sources/error/{reason}")
+        self.skip(reason, failure.request, str(failure.value)[:200])
         logger.warning("source failed (%s): %s", reason, failure.request.url)
