@@ -164,7 +164,8 @@ def test_robots_txt_fetch_is_not_a_scheduled_url():
 
 
 @pytest.mark.parametrize(
-    ("status", "reason"), [(404, "http_404"), (410, "http_410"), (500, "http_500"), (301, "http_301")]
+    ("status", "reason"),
+    [(404, "http_404"), (410, "http_410"), (500, "http_500"), (301, "http_301")],
 )
 def test_final_error_status_counted(status, reason):
     crawler = make_crawler()
