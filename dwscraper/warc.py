@@ -1,0 +1,510 @@
+"""WARC files: write each fetch as request + response records, read archived pages back.
+
+Why WARC: it is the web archives' format (warcio, pywb, Common Crawl tooling read it), so the
+exact bytes a record came from stay usable without this project. No Scrapy import here: the
+downloader/spider middlewares in dwscraper.warc_middleware adapt Scrapy to this module, and
+dwscraper.reextract / dwscraper.extract read archives offline with it.
+
+Writing: one gzip member per record, and each record (or request/response pair) reaches the
+file in a single unbuffered write, so a run killed at any moment leaves a file that reads up
+to its last whole record. Files are named from the run's start time only, never from URLs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import ChunkedDataReader
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from dwscraper.urls import is_content_url
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BYTES = 1_000_000_000
+FETCHED_URI_HEADER = "DW-Fetched-URI"  # the URL actually fetched (a mirror in tests)
+HINTS_CONTENT_TYPE = "application/json"
+# Hop-by-hop framing Scrapy has already undone: the stored body is de-chunked, so keeping
+# the header would make readers try to de-chunk it again.
+_DROP_RESPONSE_HEADERS = frozenset({"transfer-encoding"})
+
+
+def warc_date(when: datetime) -> str:
+    """WARC/1.0 date: UTC, second precision ('2024-01-30T14:13:12Z'), like fetched_at."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def run_stamp(when: datetime) -> str:
+    """'20240130T141312Z': the run-time part of WARC file names (same form as the JSONL's)."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+@dataclass(frozen=True)
+class Written:
+    """Where a response landed: the WARC file's name and the response record's id."""
+
+    warc_file: str
+    record_id: str
+    warc_date: str
+
+
+class RotatingWarcWriter:
+    """Gzipped WARC files for one run: dw-<run start>-<seq>.warc.gz, rolled at max_bytes.
+
+    A file is closed once it has reached max_bytes; the next write opens the next sequence
+    number. Existing files are never overwritten (the sequence number skips them).
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        run_start: datetime,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        prefix: str = "dw",
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        self.stem = f"{prefix}-{run_stamp(run_start)}"
+        self.max_bytes = max(1, int(max_bytes))
+        self.info = dict(info or {})
+        self.files: list[Path] = []
+        self.records = 0
+        self.bytes_written = 0  # over all files of the run
+        self._seq = 0
+        self._fh: io.RawIOBase | None = None
+        self._size = 0
+        # warcio's builder: record ids, digests, header layout. Output goes through _emit.
+        self._builder = WARCWriter(io.BytesIO(), gzip=True)
+
+    # -- files ------------------------------------------------------------------------------
+    @property
+    def current_name(self) -> str | None:
+        """Name of the file being written, None before the first write or after close."""
+        return self.files[-1].name if self._fh is not None else None
+
+    def _open(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        while True:
+            path = self.directory / f"{self.stem}-{self._seq:05d}.warc.gz"
+            self._seq += 1
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                continue
+            break
+        self._fh = os.fdopen(fd, "wb", buffering=0)
+        self._size = 0
+        self.files.append(path)
+        info = {"software": "dwscraper (warcio)", "format": "WARC File Format 1.0"}
+        info.update({k: v for k, v in self.info.items() if v not in (None, "")})
+        rec = self._builder.create_warcinfo_record(path.name, info)
+        self._emit([rec])
+
+    def _ensure_open(self) -> None:
+        if self._fh is not None and self._size >= self.max_bytes:
+            self.close()
+        if self._fh is None:
+            self._open()
+
+    def _emit(self, records: Iterable[Any]) -> None:
+        """Serialize records (one gzip member each) and write them with one write call."""
+        buf = io.BytesIO()
+        writer = WARCWriter(buf, gzip=True)
+        for rec in records:
+            writer.write_record(rec)
+        data = buf.getvalue()
+        assert self._fh is not None
+        view = memoryview(data)
+        while view:  # a raw write may be short; loop until all of it is on disk
+            n = self._fh.write(view)
+            view = view[n or 0 :]
+        self._size += len(data)
+        self.bytes_written += len(data)
+
+    def close(self) -> None:
+        """Close the current file (the next write opens a new one)."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    # -- records ----------------------------------------------------------------------------
+    def write_exchange(
+        self,
+        *,
+        target_uri: str,
+        fetched_uri: str,
+        when: datetime,
+        method: str,
+        request_headers: list[tuple[str, str]],
+        request_body: bytes,
+        status: int,
+        response_headers: list[tuple[str, str]],
+        body: bytes,
+        protocol: str = "HTTP/1.1",
+        reason: str | None = None,
+        ip_address: str | None = None,
+        truncated: str | None = None,
+    ) -> Written:
+        """Write one fetch as a response record and its request record; return where."""
+        self._ensure_open()
+        date = warc_date(when)
+        extra = {"WARC-Date": date}
+        if fetched_uri != target_uri:
+            extra[FETCHED_URI_HEADER] = fetched_uri
+
+        if reason is None:
+            try:
+                reason = HTTPStatus(status).phrase
+            except ValueError:
+                reason = ""
+        resp_headers = [
+            (k, v) for k, v in response_headers if k.lower() not in _DROP_RESPONSE_HEADERS
+        ]
+        resp_http = StatusAndHeaders(
+            f"{status} {reason}".strip(), resp_headers, protocol=protocol or "HTTP/1.1"
+        )
+        resp_warc = dict(extra)
+        if ip_address:
+            resp_warc["WARC-IP-Address"] = ip_address
+        if truncated:
+            resp_warc["WARC-Truncated"] = truncated
+        resp = self._builder.create_warc_record(
+            target_uri,
+            "response",
+            payload=io.BytesIO(body),
+            length=len(body),
+            warc_headers_dict=resp_warc,
+            http_headers=resp_http,
+        )
+
+        split = _split_uri(fetched_uri)
+        req_headers = list(request_headers)
+        if not any(k.lower() == "host" for k, _ in req_headers):
+            req_headers.insert(0, ("Host", split[0]))
+        req_http = StatusAndHeaders(
+            f"{method} {split[1]} HTTP/1.1", req_headers, protocol="", is_http_request=True
+        )
+        req = self._builder.create_warc_record(
+            target_uri,
+            "request",
+            payload=io.BytesIO(request_body),
+            length=len(request_body),
+            warc_headers_dict=dict(extra),
+            http_headers=req_http,
+        )
+        record_id = resp.rec_headers.get_header("WARC-Record-ID")
+        req.rec_headers.add_header("WARC-Concurrent-To", record_id)
+        self._emit([resp, req])
+        self.records += 2
+        return Written(self.files[-1].name, record_id, date)
+
+    def write_metadata(
+        self, *, target_uri: str, refers_to: str, when: datetime, data: dict[str, Any]
+    ) -> str:
+        """Write a JSON metadata record about an earlier response (discovery hints).
+
+        Never rolls over: it goes into the file of the latest response, usually its own.
+        """
+        if self._fh is None:
+            self._open()
+        payload = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str).encode()
+        rec = self._builder.create_warc_record(
+            target_uri,
+            "metadata",
+            payload=io.BytesIO(payload),
+            length=len(payload),
+            warc_content_type=HINTS_CONTENT_TYPE,
+            warc_headers_dict={"WARC-Date": warc_date(when), "WARC-Refers-To": refers_to},
+        )
+        self._emit([rec])
+        self.records += 1
+        return rec.rec_headers.get_header("WARC-Record-ID")
+
+
+def _split_uri(uri: str) -> tuple[str, str]:
+    """(host[:port], path?query) of a URL, for the request line and Host header."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(uri)
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    return parts.netloc, target
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+
+class WarcReadError(Exception):
+    """A WARC file cannot be opened or read at all (missing, not a WARC)."""
+
+
+@dataclass
+class ArchivedResponse:
+    """One archived HTTP response, body decoded (de-chunked, Content-Encoding removed)."""
+
+    url: str  # WARC-Target-URI (canonical https://www.dw.com/... form for our files)
+    fetched_url: str  # the URL actually fetched (DW-Fetched-URI, else the target)
+    warc_date: str  # WARC-Date as written
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    warc_file: str
+    record_id: str
+    meta: dict[str, Any] = field(default_factory=dict)  # from read_metadata, if any
+    error: str | None = None  # why the body could not be decoded, if it could not
+
+    @property
+    def hints(self) -> dict[str, Any]:
+        """The private discovery keys the crawl's record carried ({} if none recorded)."""
+        h = self.meta.get("hints")
+        return h if isinstance(h, dict) else {}
+
+    @property
+    def content_type(self) -> str:
+        """Media type from the HTTP header, lower-case, without parameters."""
+        for k, v in self.headers:
+            if k.lower() == "content-type":
+                return v.split(";", 1)[0].strip().lower()
+        return ""
+
+    def header(self, name: str) -> str | None:
+        """First value of an HTTP header (case-insensitive)."""
+        name = name.lower()
+        return next((v for k, v in self.headers if k.lower() == name), None)
+
+
+def _decode_body(raw: bytes, headers: list[tuple[str, str]]) -> bytes:
+    """Undo Transfer-Encoding: chunked and Content-Encoding (gzip, deflate, br, zstd)."""
+    hdr = {k.lower(): v for k, v in headers}
+    if "chunked" in hdr.get("transfer-encoding", "").lower():
+        raw = ChunkedDataReader(io.BytesIO(raw)).read()
+    codings = [c.strip().lower() for c in hdr.get("content-encoding", "").split(",") if c.strip()]
+    for coding in reversed(codings):
+        raw = _decompress(raw, coding)
+    return raw
+
+
+def _decompress(data: bytes, coding: str) -> bytes:
+    if coding in ("identity", ""):
+        return data
+    if coding in ("gzip", "x-gzip"):
+        out = bytearray()
+        while data:  # concatenated gzip members are legal
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out += d.decompress(data)
+            if not d.eof:
+                raise ValueError("truncated gzip body")
+            data = d.unused_data
+        return bytes(out)
+    if coding == "deflate":
+        try:
+            return zlib.decompress(data)
+        except zlib.error:
+            return zlib.decompress(data, -zlib.MAX_WBITS)  # raw deflate, as some servers send
+    if coding == "br":
+        import brotli
+
+        return brotli.decompress(data)
+    if coding == "zstd":
+        try:
+            from compression import zstd  # Python 3.14+
+        except ImportError:
+            from backports import zstd  # type: ignore[no-redef]
+        return zstd.decompress(data)
+    raise ValueError(f"unsupported Content-Encoding {coding!r}")
+
+
+def _open_archive(path: str | os.PathLike[str]) -> io.BufferedReader:
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the caller's finally
+    except OSError as e:
+        raise WarcReadError(f"{path}: {e.strerror or e}") from e
+    return fh
+
+
+_RECORD_TYPES = frozenset(
+    {"warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion",
+     "continuation"}
+)  # fmt: skip
+_READ_ERRORS = (ArchiveLoadFailed, EOFError, zlib.error, OSError, ValueError, AttributeError)
+
+
+def _iter_whole_records(
+    path: str | os.PathLike[str], stats: dict[str, int]
+) -> Iterator[tuple[Any, bytes]]:
+    """(warcio record, its raw payload) for every whole record of a WARC, in file order.
+
+    A record cut short (a killed run) ends the iteration and counts 'truncated': it is
+    never yielded, so no half page ever looks like a page. Raises WarcReadError when the
+    file cannot be opened or its first record cannot be read (not a WARC).
+    """
+    fh = _open_archive(path)
+    seen = 0
+    last_end = 0
+    cut = False
+    try:
+        gz = fh.read(2) == b"\x1f\x8b"
+        fh.seek(0)
+        it = ArchiveIterator(fh)
+        records = iter(it)
+        while True:
+            try:
+                rec = next(records)
+                # A cut inside the header block parses as a record without Content-Length
+                # (mandatory in WARC) or with a clipped type; inside the block, as short.
+                whole = (
+                    rec.format == "warc"
+                    and rec.rec_type in _RECORD_TYPES
+                    and rec.length is not None
+                )
+                raw = rec.raw_stream.read() if whole else b""
+                if whole:
+                    head = rec.http_headers.total_len if rec.http_headers else 0
+                    whole = len(raw) >= int(rec.length) - head
+            except StopIteration:
+                break
+            except _READ_ERRORS as e:
+                if seen == 0:
+                    raise WarcReadError(f"{path}: not a readable WARC file ({e})") from e
+                whole = False
+            if not whole:
+                if seen == 0:
+                    raise WarcReadError(f"{path}: not a readable WARC file")
+                cut = True
+                break
+            seen += 1
+            if gz:
+                last_end = it.get_record_offset() + it.get_record_length()
+            yield rec, raw
+        if gz and not cut and seen and Path(path).stat().st_size > last_end:
+            cut = True  # a member begun but not one byte of it decodable: still a cut
+    finally:
+        fh.close()
+    if cut:
+        stats["truncated"] = stats.get("truncated", 0) + 1
+        logger.warning("%s: cut short; read its %d whole records", path, seen)
+
+
+def iter_responses(
+    path: str | os.PathLike[str], stats: dict[str, int] | None = None
+) -> Iterator[ArchivedResponse]:
+    """Every whole response record in a WARC (.warc or .warc.gz), in file order.
+
+    A file cut short (a killed run) yields its whole records and stops, counting
+    'truncated'; a body that cannot be decoded comes with .error set, never raises.
+    Raises WarcReadError when the file cannot be opened or is not a WARC at all.
+    """
+    stats = stats if stats is not None else {}
+    name = Path(path).name
+    for rec, raw in _iter_whole_records(path, stats):
+        if rec.rec_type != "response" or rec.http_headers is None:
+            continue
+        rh = rec.rec_headers
+        headers = [(k, v) for k, v in rec.http_headers.headers]
+        try:
+            status = int(rec.http_headers.get_statuscode() or 0)
+        except ValueError:
+            status = 0
+        target = rh.get_header("WARC-Target-URI") or ""
+        item = ArchivedResponse(
+            url=target,
+            fetched_url=rh.get_header(FETCHED_URI_HEADER) or target,
+            warc_date=rh.get_header("WARC-Date") or "",
+            status=status,
+            headers=headers,
+            body=b"",
+            warc_file=name,
+            record_id=rh.get_header("WARC-Record-ID") or "",
+        )
+        try:
+            item.body = _decode_body(raw, headers)
+        except Exception as e:  # any codec failure is data, not a crash
+            item.body = raw
+            item.error = f"undecodable body: {e}"
+        yield item
+
+
+def read_metadata(paths: Iterable[str | os.PathLike[str]]) -> dict[str, dict[str, Any]]:
+    """What the crawl recorded about each response, keyed by the response's record id.
+
+    Merges our JSON metadata records: {"hints": {...}} (the record's private discovery keys)
+    and {"outcome": "written" | "dropped" | "error", "reason": ..., "revision": n}.
+    Raises WarcReadError for a file that cannot be opened or is not a WARC.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        for rec, raw in _iter_whole_records(path, {}):
+            if rec.rec_type != "metadata":
+                continue
+            ctype = rec.rec_headers.get_header("Content-Type") or ""
+            ref = rec.rec_headers.get_header("WARC-Refers-To")
+            if not ref or not ctype.startswith(HINTS_CONTENT_TYPE):
+                continue
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(data, dict):
+                data.pop("kind", None)
+                found.setdefault(ref, {}).update(data)
+    return found
+
+
+def is_html(resp: ArchivedResponse) -> bool:
+    """HTML by Content-Type, or by a sniff of the body when the header is missing."""
+    ctype = resp.content_type
+    if ctype:
+        return "html" in ctype
+    head = resp.body[:1024].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+def iter_archived_pages(
+    path: str | os.PathLike[str],
+    stats: dict[str, int] | None = None,
+    meta: dict[str, dict[str, Any]] | None = None,
+) -> Iterator[ArchivedResponse]:
+    """The archived DW content pages of a WARC: 200 HTML responses for a-/av-/... URLs.
+
+    Sitemaps, feeds, robots.txt, redirects and errors are skipped and counted in stats by
+    reason; `.meta` carries what the crawl recorded about each page (hints, outcome).
+    This is what `python -m dwscraper.extract FILE.warc.gz` and the re-extraction read.
+    Pass `meta` (read_metadata over all of a run's files) when a run rolled over files.
+    """
+    stats = stats if stats is not None else {}
+    if meta is None:
+        meta = read_metadata([path])
+
+    def skip(reason: str) -> None:
+        stats[reason] = stats.get(reason, 0) + 1
+
+    for resp in iter_responses(path, stats):
+        if not is_content_url(resp.url):
+            skip("not_content_url")
+        elif resp.status != 200:
+            skip(f"http_{resp.status}")
+        elif resp.error:
+            skip("undecodable_body")
+        elif not is_html(resp):
+            skip("not_html")
+        else:
+            resp.meta = meta.get(resp.record_id, {})
+            yield resp

@@ -1,0 +1,243 @@
+"""Scrapy side of WARC capture: archive every fetch, tag every record with where it is.
+
+- WarcCaptureMiddleware (downloader middleware, outermost: sees the final request headers
+  and the raw response before decompression/redirects) writes a response + request record
+  per fetch (pages, sitemaps, feeds, robots.txt, redirects and errors alike) and leaves the
+  file name, record id and WARC-Date in request.meta (warc_file / warc_record_id / warc_date).
+- WarcItemMiddleware (spider middleware) copies those onto each record the spider produces
+  from that response, sets its fetch time to the WARC-Date (one clock for both), and writes
+  the record's private discovery keys ("_...") as a JSON metadata record referring to the
+  response, so `python -m dwscraper.reextract` can rebuild the record exactly, offline.
+
+Settings: DW_WARC_DIR (default <DW_OUTPUT_DIR>/warc, i.e. output/warc; empty disables),
+DW_WARC_MAX_BYTES (roll-over size, default 1 GB).
+Stats: dwscraper/warc/{responses,records,bytes,files,write_error}.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from itemadapter import ItemAdapter, is_item
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Response
+from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
+
+from dwscraper import urls
+from dwscraper.warc import DEFAULT_MAX_BYTES, RotatingWarcWriter
+
+logger = logging.getLogger(__name__)
+
+STAT = "dwscraper/warc"
+META_FILE = "warc_file"
+META_ID = "warc_record_id"
+META_DATE = "warc_date"
+
+# One writer per crawl, shared by the downloader and the spider middleware.
+_writers: weakref.WeakKeyDictionary[Crawler, RotatingWarcWriter | None] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _headers(headers: Any) -> list[tuple[str, str]]:
+    """Scrapy Headers (bytes -> [bytes]) as (name, value) str pairs, repeats kept."""
+    out: list[tuple[str, str]] = []
+    for name, values in headers.items():
+        key = name.decode("latin-1") if isinstance(name, bytes) else str(name)
+        for v in values:
+            out.append((key, v.decode("latin-1") if isinstance(v, bytes) else str(v)))
+    return out
+
+
+def writer_for(crawler: Crawler) -> RotatingWarcWriter | None:
+    """The crawl's WARC writer (created on first use), or None when DW_WARC_DIR is empty."""
+    if crawler in _writers:
+        return _writers[crawler]
+    s = crawler.settings
+    directory = s.get("DW_WARC_DIR")
+    if directory is None:  # default: next to the JSON Lines, i.e. output/warc
+        directory = str(Path(s.get("DW_OUTPUT_DIR") or "output") / "warc")
+    directory = str(directory).strip()
+    writer = None
+    if directory:
+        max_bytes = s.getint("DW_WARC_MAX_BYTES", DEFAULT_MAX_BYTES)
+        start = crawler.stats.get_value("start_time") if crawler.stats else None
+        if not isinstance(start, datetime):
+            start = datetime.now(UTC)
+        info = {
+            "operator": s.get("DW_CONTACT_URL"),
+            "http-header-user-agent": s.get("USER_AGENT"),
+            "robots": "obey" if s.getbool("ROBOTSTXT_OBEY") else "ignore",
+            "description": "dwscraper crawl of Deutsche Welle (dw.com)",
+        }
+        writer = RotatingWarcWriter(directory, start, max_bytes=max_bytes, info=info)
+        crawler.signals.connect(_closer(writer), signal=signals.spider_closed, weak=False)
+    _writers[crawler] = writer
+    return writer
+
+
+def _closer(writer: RotatingWarcWriter) -> Any:
+    def close(spider: Any = None) -> None:
+        writer.close()
+        if writer.files:
+            logger.info("WARC: %d records in %s", writer.records, ", ".join(map(str, writer.files)))
+
+    return close
+
+
+class WarcCaptureMiddleware:
+    """Downloader middleware writing each fetched response (and its request) to the WARC."""
+
+    def __init__(self, crawler: Crawler, writer: RotatingWarcWriter) -> None:
+        self.crawler = crawler
+        self.writer = writer
+        s = crawler.settings
+        self.base_url = s.get("DW_BASE_URL", urls.CANONICAL_BASE)
+        self.rss_url = s.get("DW_RSS_URL", urls.CANONICAL_RSS)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
+        """Disabled (NotConfigured) when DW_WARC_DIR is empty."""
+        writer = writer_for(crawler)
+        if writer is None:
+            raise NotConfigured("DW_WARC_DIR is empty: WARC capture off")
+        return cls(crawler, writer)
+
+    def _inc(self, key: str, n: int = 1) -> None:
+        if self.crawler.stats:
+            self.crawler.stats.inc_value(f"{STAT}/{key}", n)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        """Archive the response as received (before decompression), tag request.meta."""
+        when = datetime.now(UTC)
+        target = urls.unrebase(response.url, self.base_url, self.rss_url)
+        files_before = len(self.writer.files)
+        bytes_before = self.writer.bytes_written
+        try:
+            written = self.writer.write_exchange(
+                target_uri=target,
+                fetched_uri=response.url,
+                when=when,
+                method=request.method,
+                request_headers=_headers(request.headers),
+                request_body=request.body or b"",
+                status=response.status,
+                response_headers=_headers(response.headers),
+                body=response.body,
+                protocol=(response.protocol or "HTTP/1.1").upper(),
+                ip_address=str(response.ip_address) if response.ip_address else None,
+                truncated="length" if "dataloss" in response.flags else None,
+            )
+        except OSError as exc:  # disk full etc.: the crawl goes on, the gap is counted
+            self._inc("write_error")
+            logger.error("WARC write failed for %s: %s", response.url, exc)
+            for key in (META_FILE, META_ID, META_DATE):
+                request.meta.pop(key, None)
+            return response
+        self._inc("responses")
+        self._inc("records", 2)
+        if len(self.writer.files) > files_before:
+            self._inc("files", len(self.writer.files) - files_before)
+        self._inc("bytes", self.writer.bytes_written - bytes_before)
+        request.meta[META_FILE] = written.warc_file
+        request.meta[META_ID] = written.record_id
+        request.meta[META_DATE] = written.warc_date
+        return response
+
+
+class WarcItemMiddleware(BaseSpiderMiddleware):
+    """Spider middleware: records name their WARC response; hints and outcome archived.
+
+    Writes two small JSON metadata records per record, both referring to the response:
+    {"kind": "hints", "hints": {private "_" keys}} when the spider yields it, and
+    {"kind": "outcome", "outcome": "written"|"dropped"|"error", ...} when the pipelines are
+    done with it (item_scraped / item_dropped / item_error), revision included.
+    """
+
+    def __init__(self, crawler: Crawler, writer: RotatingWarcWriter) -> None:
+        super().__init__(crawler)
+        self.writer = writer
+        s = crawler.settings
+        self.base_url = s.get("DW_BASE_URL", urls.CANONICAL_BASE)
+        self.rss_url = s.get("DW_RSS_URL", urls.CANONICAL_RSS)
+        crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(self.item_error, signal=signals.item_error)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WarcItemMiddleware:
+        """Disabled (NotConfigured) when DW_WARC_DIR is empty."""
+        writer = writer_for(crawler)
+        if writer is None:
+            raise NotConfigured("DW_WARC_DIR is empty: WARC capture off")
+        return cls(crawler, writer)
+
+    def _write(self, response: Response, data: dict[str, Any]) -> None:
+        record_id = response.meta.get(META_ID)
+        if not record_id:
+            return
+        try:
+            self.writer.write_metadata(
+                target_uri=urls.unrebase(response.url, self.base_url, self.rss_url),
+                refers_to=record_id,
+                when=datetime.now(UTC),
+                data=data,
+            )
+        except OSError as exc:
+            if self.crawler.stats:
+                self.crawler.stats.inc_value(f"{STAT}/write_error")
+            logger.error("WARC metadata write failed for %s: %s", response.url, exc)
+            return
+        if self.crawler.stats:
+            self.crawler.stats.inc_value(f"{STAT}/records")
+
+    def get_processed_item(self, item: Any, response: Response | None) -> Any:
+        """Set warc_file / warc_record_id / fetch time; archive the private hints."""
+        if response is None or not is_item(item):
+            return item
+        record_id = response.meta.get(META_ID)
+        if not record_id:
+            return item
+        adapter = ItemAdapter(item)
+        adapter["warc_file"] = response.meta.get(META_FILE)
+        adapter["warc_record_id"] = record_id
+        date = response.meta.get(META_DATE)
+        if date:
+            # fetched_at is the WARC-Date: the same instant, so re-extraction reproduces it.
+            adapter["_fetched_at"] = date
+        hints = {k: v for k, v in adapter.items() if isinstance(k, str) and k.startswith("_")}
+        self._write(response, {"kind": "hints", "hints": hints})
+        return item
+
+    # -- outcomes (signal handlers) --------------------------------------------------------
+    def _outcome(self, item: Any, response: Response | None, data: dict[str, Any]) -> None:
+        if response is None or not is_item(item):
+            return
+        if ItemAdapter(item).get("warc_record_id") != response.meta.get(META_ID):
+            return  # not a record this middleware tagged
+        self._write(response, {"kind": "outcome", **data})
+
+    def item_scraped(self, item: Any, response: Response | None = None, **kw: Any) -> None:
+        """The record reached the output: note it, with its revision."""
+        self._outcome(
+            item, response, {"outcome": "written", "revision": ItemAdapter(item).get("revision")}
+        )
+
+    def item_dropped(
+        self, item: Any, exception: BaseException, response: Response | None = None, **kw: Any
+    ) -> None:
+        """A pipeline dropped the record (invalid, duplicate, unchanged): note why."""
+        self._outcome(item, response, {"outcome": "dropped", "reason": str(exception)[:300]})
+
+    def item_error(
+        self, item: Any, failure: Any, response: Response | None = None, **kw: Any
+    ) -> None:
+        """A pipeline failed on the record."""
+        reason = str(getattr(failure, "value", failure))[:300]
+        self._outcome(item, response, {"outcome": "error", "reason": reason})

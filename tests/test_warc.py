@@ -1,0 +1,381 @@
+"""WARC writing and reading (dwscraper.warc) and the Scrapy middlewares, without a crawl."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import brotli
+import pytest
+from scrapy import Request
+from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.http import HtmlResponse, Response
+from scrapy.utils.test import get_crawler
+from warcio.archiveiterator import ArchiveIterator
+
+from dwscraper.warc import (
+    FETCHED_URI_HEADER,
+    RotatingWarcWriter,
+    WarcReadError,
+    iter_archived_pages,
+    iter_responses,
+    read_metadata,
+)
+from dwscraper.warc_middleware import WarcCaptureMiddleware, WarcItemMiddleware
+
+START = datetime(2024, 1, 30, 14, 13, 12, tzinfo=UTC)
+MIRROR = "http://127.0.0.1:8123"
+PAGE = (
+    b"<!doctype html><html><head><title>T</title></head><body><p>Invented text.</p></body></html>"
+)
+
+
+def write_page(w: RotatingWarcWriter, n: int, *, body: bytes = PAGE, status: int = 200, **kw):
+    headers = kw.pop("headers", [("Content-Type", "text/html; charset=utf-8")])
+    path = kw.pop("path", f"/en/invented-story-{n}/a-{1000 + n}")
+    return w.write_exchange(
+        target_uri=f"https://www.dw.com{path}",
+        fetched_uri=f"{MIRROR}{path}",
+        when=kw.pop("when", START),
+        method="GET",
+        request_headers=[("User-Agent", "dwscraper-test")],
+        request_body=b"",
+        status=status,
+        response_headers=headers,
+        body=body,
+        **kw,
+    )
+
+
+def records(path: Path) -> list:
+    with path.open("rb") as fh:
+        return [
+            (r.rec_type, dict(r.rec_headers.headers), r.content_stream().read())
+            for r in ArchiveIterator(fh)
+        ]
+
+
+def test_exchange_round_trip_keeps_headers_and_urls(tmp_path):
+    w = RotatingWarcWriter(tmp_path, START)
+    body = gzip.compress(PAGE)
+    written = write_page(
+        w,
+        1,
+        body=body,
+        headers=[
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Encoding", "gzip"),
+            ("Transfer-Encoding", "chunked"),  # already undone by Scrapy: must not be kept
+            ("Set-Cookie", "a=1"),
+            ("Set-Cookie", "b=2"),
+        ],
+        ip_address="127.0.0.1",
+    )
+    w.close()
+    assert written.warc_file == "dw-20240130T141312Z-00000.warc.gz"
+    recs = records(tmp_path / written.warc_file)
+    assert [r[0] for r in recs] == ["warcinfo", "response", "request"]
+    resp_h, req_h = recs[1][1], recs[2][1]
+    assert resp_h["WARC-Record-ID"] == written.record_id
+    assert resp_h["WARC-Target-URI"] == "https://www.dw.com/en/invented-story-1/a-1001"
+    assert resp_h[FETCHED_URI_HEADER] == f"{MIRROR}/en/invented-story-1/a-1001"
+    assert resp_h["WARC-Date"] == "2024-01-30T14:13:12Z" == written.warc_date
+    assert resp_h["WARC-IP-Address"] == "127.0.0.1"
+    assert req_h["WARC-Concurrent-To"] == written.record_id
+    # warcio decodes the stored gzip body itself: the raw bytes were kept as received.
+    assert recs[1][2] == PAGE
+    with (tmp_path / written.warc_file).open("rb") as fh:
+        resp = next(r for r in ArchiveIterator(fh) if r.rec_type == "response")
+        http = resp.http_headers
+        assert http.statusline == "200 OK"
+        assert http.get_header("Content-Encoding") == "gzip"
+        assert http.get_header("Transfer-Encoding") is None
+        assert [v for k, v in http.headers if k == "Set-Cookie"] == ["a=1", "b=2"]
+        assert resp.raw_stream.read() == body
+    with (tmp_path / written.warc_file).open("rb") as fh:
+        req = next(r for r in ArchiveIterator(fh) if r.rec_type == "request")
+        assert req.http_headers.protocol == "GET"
+        assert req.http_headers.statusline.startswith("/en/invented-story-1/a-1001 ")
+        assert req.http_headers.get_header("Host") == "127.0.0.1:8123"
+        assert req.http_headers.get_header("User-Agent") == "dwscraper-test"
+
+
+@pytest.mark.parametrize(
+    ("coding", "encode"),
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("br", brotli.compress),
+        (None, lambda b: b),
+    ],
+)
+def test_archived_pages_are_decoded(tmp_path, coding, encode):
+    w = RotatingWarcWriter(tmp_path, START)
+    headers = [("Content-Type", "text/html")]
+    if coding:
+        headers.append(("Content-Encoding", coding))
+    written = write_page(w, 1, body=encode(PAGE), headers=headers)
+    w.close()
+    pages = list(iter_archived_pages(tmp_path / written.warc_file))
+    assert len(pages) == 1
+    page = pages[0]
+    assert page.body == PAGE
+    assert page.url == "https://www.dw.com/en/invented-story-1/a-1001"
+    assert page.fetched_url == f"{MIRROR}/en/invented-story-1/a-1001"
+    assert page.warc_date == "2024-01-30T14:13:12Z"
+    assert page.record_id == written.record_id
+    assert page.warc_file == written.warc_file
+
+
+def test_only_ok_html_content_pages_are_pages(tmp_path):
+    w = RotatingWarcWriter(tmp_path, START)
+    write_page(w, 1)
+    xml = [("Content-Type", "application/xml")]
+    write_page(w, 2, path="/en/news-sitemap.xml", headers=xml, body=b"<urlset/>")
+    write_page(w, 3, path="/robots.txt", headers=[("Content-Type", "text/plain")], body=b"")
+    write_page(w, 4, status=404)
+    write_page(w, 5, status=301, headers=[("Location", "/en/x/a-1")], body=b"")
+    write_page(w, 6, headers=[("Content-Type", "image/jpeg")], body=b"\xff\xd8")
+    write_page(w, 7, headers=[("Content-Encoding", "gzip")], body=b"not gzip at all")
+    write_page(w, 8, path="/en/some-topic/t-123")
+    w.close()
+    stats: dict[str, int] = {}
+    pages = list(iter_archived_pages(w.files[0], stats))
+    assert [p.url for p in pages] == ["https://www.dw.com/en/invented-story-1/a-1001"]
+    assert stats == {
+        "not_content_url": 3,
+        "http_404": 1,
+        "http_301": 1,
+        "not_html": 1,
+        "undecodable_body": 1,
+    }
+    assert len(list(iter_responses(w.files[0]))) == 8
+
+
+def test_rollover_by_size_names_from_run_time_only(tmp_path):
+    w = RotatingWarcWriter(tmp_path, START, max_bytes=2000)
+    ids = [write_page(w, n, body=PAGE * 5) for n in range(8)]
+    w.close()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert len(names) > 2
+    assert names == [f"dw-20240130T141312Z-{i:05d}.warc.gz" for i in range(len(names))]
+    assert [p.name for p in w.files] == names
+    # each file starts with a warcinfo record and stays near the bound
+    for p in w.files:
+        recs = records(p)
+        assert recs[0][0] == "warcinfo"
+        assert p.stat().st_size < 2000 + 2000
+    # every response is found, in order, in the file its Written says
+    got = [(p.warc_file, p.record_id) for f in w.files for p in iter_archived_pages(f)]
+    assert got == [(x.warc_file, x.record_id) for x in ids]
+    assert w.bytes_written == sum(p.stat().st_size for p in w.files)
+
+
+def test_existing_files_are_never_overwritten(tmp_path):
+    old = tmp_path / "dw-20240130T141312Z-00000.warc.gz"
+    old.write_bytes(b"earlier run")
+    w = RotatingWarcWriter(tmp_path, START)
+    written = write_page(w, 1)
+    w.close()
+    assert old.read_bytes() == b"earlier run"
+    assert written.warc_file == "dw-20240130T141312Z-00001.warc.gz"
+
+
+def member_ends(path: Path) -> list[tuple[str, int]]:
+    """(record type, offset of its gzip member's end) for every record of a WARC."""
+    out = []
+    with path.open("rb") as fh:
+        it = ArchiveIterator(fh)
+        for rec in it:
+            rec_type = rec.rec_type
+            rec.content_stream().read()
+            out.append((rec_type, it.get_record_offset() + it.get_record_length()))
+    return out
+
+
+def test_file_cut_anywhere_reads_up_to_last_whole_record(tmp_path):
+    """A killed run: whatever byte the file stops at, every whole record before it reads."""
+    w = RotatingWarcWriter(tmp_path, START)
+    for n in range(4):
+        write_page(w, n, body=PAGE * (n + 1))
+    w.close()
+    data = w.files[0].read_bytes()
+    ends = member_ends(w.files[0])
+    assert [t for t, _ in ends] == ["warcinfo"] + ["response", "request"] * 4
+    assert ends[-1][1] == len(data)
+    cut_file = tmp_path / "cut.warc.gz"
+    for cut in range(ends[1][1], len(data), 23):
+        cut_file.write_bytes(data[:cut])
+        whole = [t for t, end in ends if end <= cut].count("response")
+        stats: dict[str, int] = {}
+        pages = list(iter_archived_pages(cut_file, stats))
+        # every whole response is read; a cut one never shows as a (half) page -- at most a
+        # response whose gzip trailer alone is missing reads, and then its body is complete
+        assert whole <= len(pages) <= whole + 1, cut
+        assert [p.body for p in pages] == [PAGE * (n + 1) for n in range(len(pages))]
+        # warcio itself reads every whole record too, then reports the cut
+        seen = 0
+        with cut_file.open("rb") as fh:
+            try:
+                for _rec in ArchiveIterator(fh):
+                    seen += 1
+            except Exception:
+                pass
+        assert seen >= len([e for _, e in ends if e <= cut])
+    # a cut in the middle of the last response's body is reported
+    mid = (ends[-3][1] + ends[-2][1]) // 2
+    cut_file.write_bytes(data[:mid])
+    stats = {}
+    assert len(list(iter_archived_pages(cut_file, stats))) == 3
+    assert stats["truncated"] == 1
+
+
+def test_unreadable_files_raise_one_error(tmp_path):
+    with pytest.raises(WarcReadError):
+        list(iter_responses(tmp_path / "missing.warc.gz"))
+    bad = tmp_path / "bad.warc.gz"
+    bad.write_bytes(b"this is not a WARC file\r\n\r\n")
+    with pytest.raises(WarcReadError):
+        list(iter_responses(bad))
+    with pytest.raises(WarcReadError):
+        read_metadata([bad])
+
+
+def test_metadata_merges_hints_and_outcome_across_files(tmp_path):
+    w = RotatingWarcWriter(tmp_path, START, max_bytes=1)  # every exchange in a new file
+    a = write_page(w, 1)
+    b = write_page(w, 2)  # a's metadata now lands in b's file
+    w.write_metadata(
+        target_uri="https://www.dw.com/x",
+        refers_to=a.record_id,
+        when=START,
+        data={"kind": "hints", "hints": {"_discovered_date": "2024-01-30T10:00:00Z"}},
+    )
+    w.write_metadata(
+        target_uri="https://www.dw.com/x",
+        refers_to=a.record_id,
+        when=START,
+        data={"kind": "outcome", "outcome": "written", "revision": 1},
+    )
+    w.close()
+    assert len(w.files) == 2
+    meta = read_metadata(w.files)
+    assert meta == {
+        a.record_id: {
+            "hints": {"_discovered_date": "2024-01-30T10:00:00Z"},
+            "outcome": "written",
+            "revision": 1,
+        }
+    }
+    pages = list(iter_archived_pages(w.files[0], meta=meta))
+    assert pages[0].hints == {"_discovered_date": "2024-01-30T10:00:00Z"}
+    assert b.record_id not in meta
+
+
+# ---- middlewares -----------------------------------------------------------------------------
+
+
+def make_crawler(tmp_path, **settings):
+    base = {"DW_WARC_DIR": str(tmp_path / "warc"), "DW_BASE_URL": MIRROR}
+    base.update(settings)
+    return get_crawler(settings_dict=base)
+
+
+def test_middlewares_disabled_by_empty_dir(tmp_path):
+    crawler = make_crawler(tmp_path, DW_WARC_DIR="")
+    with pytest.raises(NotConfigured):
+        WarcCaptureMiddleware.from_crawler(crawler)
+    with pytest.raises(NotConfigured):
+        WarcItemMiddleware.from_crawler(crawler)
+
+
+def test_default_dir_is_under_output_dir(tmp_path):
+    crawler = get_crawler(settings_dict={"DW_OUTPUT_DIR": str(tmp_path / "out")})
+    mw = WarcCaptureMiddleware.from_crawler(crawler)
+    assert mw.writer.directory == tmp_path / "out" / "warc"
+
+
+def test_middlewares_tag_records_and_archive_hints(tmp_path):
+    crawler = make_crawler(tmp_path)
+    dmw = WarcCaptureMiddleware.from_crawler(crawler)
+    smw = WarcItemMiddleware.from_crawler(crawler)
+    assert dmw.writer is smw.writer
+    url = f"{MIRROR}/en/invented-story/a-1001?maca=en-rss"
+    request = Request(url, meta={"dw_id": "a-1001"})
+    response = HtmlResponse(
+        url,
+        status=200,
+        headers={"Content-Type": "text/html; charset=utf-8", "Content-Encoding": "gzip"},
+        body=gzip.compress(PAGE),
+        request=request,
+        ip_address=None,
+    )
+    out = dmw.process_response(request, response)
+    assert out is response
+    assert response.meta["warc_file"].startswith("dw-") and response.meta["warc_record_id"]
+    item = {"id": "a-1001", "_discovered_date": "2024-01-30", "_fetched_at": "1999-01-01T00:00:00Z"}
+    items = list(smw.process_spider_output(response, [item, Request(f"{MIRROR}/x")]))
+    assert items[0] is item and isinstance(items[1], Request)
+    assert item["warc_file"] == response.meta["warc_file"]
+    assert item["warc_record_id"] == response.meta["warc_record_id"]
+    assert item["_fetched_at"] == response.meta["warc_date"]
+    public = {"id": "a-1001", "revision": 2, "warc_record_id": item["warc_record_id"]}
+    smw.item_scraped(public, response=response, spider=None)
+    dmw.writer.close()
+
+    path = tmp_path / "warc" / item["warc_file"]
+    pages = list(iter_archived_pages(path))
+    assert len(pages) == 1
+    assert pages[0].url == "https://www.dw.com/en/invented-story/a-1001?maca=en-rss"
+    assert pages[0].fetched_url == url
+    assert pages[0].body == PAGE
+    assert pages[0].meta["outcome"] == "written"
+    assert pages[0].meta["revision"] == 2
+    assert pages[0].hints["_discovered_date"] == "2024-01-30"
+    assert crawler.stats.get_value("dwscraper/warc/responses") == 1
+    assert crawler.stats.get_value("dwscraper/warc/bytes") > 0
+
+
+def test_dropped_records_note_the_reason(tmp_path):
+    crawler = make_crawler(tmp_path)
+    dmw = WarcCaptureMiddleware.from_crawler(crawler)
+    smw = WarcItemMiddleware.from_crawler(crawler)
+    url = f"{MIRROR}/en/x/a-7"
+    request = Request(url)
+    response = Response(url, body=b"", request=request)
+    dmw.process_response(request, response)
+    item = {"id": "a-7"}
+    list(smw.process_spider_output(response, [item]))
+    smw.item_dropped(item, exception=DropItem("dropped unchanged: x"), response=response)
+    dmw.writer.close()
+    meta = read_metadata(dmw.writer.files)
+    assert meta[item["warc_record_id"]]["outcome"] == "dropped"
+    assert "unchanged" in meta[item["warc_record_id"]]["reason"]
+
+
+def test_write_failure_is_counted_not_raised(tmp_path):
+    crawler = make_crawler(tmp_path)
+    dmw = WarcCaptureMiddleware.from_crawler(crawler)
+    (tmp_path / "warc").write_text("a file where the directory should be")
+    url = f"{MIRROR}/en/x/a-7"
+    request = Request(url)
+    response = HtmlResponse(url, body=PAGE, request=request)
+    assert dmw.process_response(request, response) is response
+    assert "warc_record_id" not in request.meta
+    assert crawler.stats.get_value("dwscraper/warc/write_error") == 1
+
+
+def test_warcinfo_names_the_crawler(tmp_path):
+    crawler = make_crawler(tmp_path, USER_AGENT="dwscraper/0.1 (+https://example.invalid)")
+    dmw = WarcCaptureMiddleware.from_crawler(crawler)
+    url = f"{MIRROR}/robots.txt"
+    request = Request(url)
+    dmw.process_response(request, Response(url, body=b"User-agent: *\n", request=request))
+    dmw.writer.close()
+    info = records(dmw.writer.files[0])[0]
+    assert info[0] == "warcinfo"
+    assert b"dwscraper/0.1 (+https://example.invalid)" in info[2]
+    assert json.dumps(info[1]["WARC-Filename"]).startswith('"dw-')
