@@ -437,8 +437,34 @@ def scrapy_cmd(server: MirrorServer, workdir: Path, timeout: int) -> list[str]:
     return cmd
 
 
+def baseline_cmd(server: MirrorServer, workdir: Path, timeout: int) -> list[str]:
+    """A do-nothing sitemap spider outside the project, same concurrency: Scrapy's ceiling."""
+    scrapy = Path(sys.executable).parent / "scrapy"
+    cmd = [str(scrapy)] if scrapy.exists() else [sys.executable, "-m", "scrapy"]
+    cmd += ["runspider", str(ROOT / "benchmarks" / "baseline_spider.py")]
+    cmd += ["-a", f"base={server.base}", "-a", "langs=" + ",".join(server.langs)]
+    sets = {
+        "ROBOTSTXT_OBEY": "True",
+        "CONCURRENT_REQUESTS": "32",
+        "CONCURRENT_REQUESTS_PER_DOMAIN": "32",
+        "DOWNLOAD_DELAY": "0",
+        "AUTOTHROTTLE_ENABLED": "False",
+        "TELNETCONSOLE_ENABLED": "False",
+        "LOG_LEVEL": "INFO",
+        "LOG_FILE": str(workdir / "crawl.log"),
+        "CLOSESPIDER_TIMEOUT": str(timeout),
+    }
+    for k, v in sets.items():
+        cmd += ["-s", f"{k}={v}"]
+    return cmd
+
+
 def run_crawl(
-    server: MirrorServer, workdir: Path, timeout: int, marks: tuple[int, ...] = ()
+    server: MirrorServer,
+    workdir: Path,
+    timeout: int,
+    marks: tuple[int, ...] = (),
+    baseline: bool = False,
 ) -> dict[str, Any]:
     """Run one crawl; sample its RSS (psutil, 20 Hz) against the server's article count."""
     import psutil
@@ -447,11 +473,16 @@ def run_crawl(
     log = workdir / "crawl.log"
     with contextlib.suppress(FileNotFoundError):
         log.unlink()
-    env = dict(os.environ, PYTHONPATH=str(ROOT), SCRAPY_SETTINGS_MODULE="dwscraper.settings")
+    if baseline:  # outside the project: no project settings, pipelines or extensions
+        env = {k: v for k, v in os.environ.items() if k != "SCRAPY_SETTINGS_MODULE"}
+        cmd, cwd = baseline_cmd(server, workdir, timeout), workdir
+    else:
+        env = dict(os.environ, PYTHONPATH=str(ROOT), SCRAPY_SETTINGS_MODULE="dwscraper.settings")
+        cmd, cwd = scrapy_cmd(server, workdir, timeout), ROOT
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        scrapy_cmd(server, workdir, timeout),
-        cwd=ROOT,
+        cmd,
+        cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -530,21 +561,32 @@ def state_store_available() -> bool:
     return importlib.util.find_spec("dwscraper.state") is not None
 
 
-def bench_crawl(n: int, timeout: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Full crawl of n generated pages, then the no-op rerun over the same state."""
-    if importlib.util.find_spec("dwscraper.spiders.dw") is None and not any(
-        (ROOT / "dwscraper" / "spiders").glob("*.py")
-    ):
-        return {"error": "spider not available"}, None
+def spider_available() -> bool:
+    """The `dw` spider has landed when some module under dwscraper/spiders/ names it."""
+    return any(
+        re.search(r"""name\s*=\s*["']dw["']""", f.read_text(errors="replace"))
+        for f in (ROOT / "dwscraper" / "spiders").glob("*.py")
+    )
+
+
+def bench_crawl(
+    n: int, timeout: int, baseline: bool
+) -> tuple[dict[str, Any] | None, dict[str, Any], dict[str, Any] | None]:
+    """Baseline crawl, full crawl of n generated pages, then the no-op rerun over its state."""
     server = MirrorServer(n)
     workdir = Path(tempfile.mkdtemp(prefix="dwbench-"))
     try:
+        base = None
+        if baseline:
+            (workdir / "baseline").mkdir()
+            base = run_crawl(server, workdir / "baseline", timeout, marks=(2000, n), baseline=True)
+        if not spider_available():
+            return base, {"error": "spider not available"}, None
         crawl = run_crawl(server, workdir, timeout, marks=(2000, n))
-        crawl["n"] = n
         noop = None
         if state_store_available() and crawl["records"] > 0:
             noop = run_crawl(server, workdir, timeout)
-        return crawl, noop
+        return base, crawl, noop
     finally:
         server.stop()
         if os.environ.get("DW_BENCH_KEEP"):
@@ -564,6 +606,7 @@ def _ok(cond: bool | None) -> str:
 
 def report(
     ext: dict[str, Any] | None,
+    base: dict[str, Any] | None,
     crawl: dict[str, Any] | None,
     noop: dict[str, Any] | None,
     n: int,
@@ -622,6 +665,12 @@ def report(
     else:
         why = (crawl or {}).get("error", "skipped")
         row(f"| crawl | | n/a ({why}) | | |")
+    if base:
+        pps = base["requests"]["article"] / base["wall"] if base["wall"] else 0
+        row(
+            f"| | reference: Scrapy alone (sitemap spider, no extraction, no pipelines), "
+            f"pages/s end to end; peak RSS | {pps:.0f}; {base['peak_rss'] / MB:.0f} MB | | |"
+        )
     if noop:
         r = noop["requests"]
         row(
@@ -656,7 +705,7 @@ def report(
             lines += ["", "Errors during warm-up: " + "; ".join(
                 f"{k}: {e}" for k, e in ext["errors"].items())]  # fmt: skip
         lines.append("")
-    for label, c in (("crawl", crawl), ("no-op run", noop)):
+    for label, c in (("crawl", crawl), ("no-op run", noop), ("baseline", base)):
         if c and "error" not in c:
             lines.append(
                 f"{label.capitalize()} details: requests {c['requests']}, "
@@ -704,6 +753,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--crawl-timeout", type=int, default=300, help="CLOSESPIDER_TIMEOUT, s")
     ap.add_argument("--skip-crawl", action="store_true")
     ap.add_argument("--skip-extraction", action="store_true")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the Scrapy-alone crawl")
     ap.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
     ap.add_argument("--profile", action="store_true", help="cProfile parse_article and exit")
     args = ap.parse_args(argv)
@@ -712,10 +762,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     t0 = time.perf_counter()
     ext = None if args.skip_extraction else bench_extraction(args.rounds)
-    crawl = noop = None
+    base = crawl = noop = None
     if not args.skip_crawl:
-        crawl, noop = bench_crawl(args.pages, args.crawl_timeout)
-    text = report(ext, crawl, noop, args.pages, time.perf_counter() - t0)
+        base, crawl, noop = bench_crawl(args.pages, args.crawl_timeout, not args.no_baseline)
+    text = report(ext, base, crawl, noop, args.pages, time.perf_counter() - t0)
     print(text)
     if not args.no_write:
         RESULTS.write_text(text, encoding="utf-8")
