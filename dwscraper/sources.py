@@ -19,7 +19,8 @@ import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
+from functools import lru_cache
 
 from lxml import etree
 
@@ -31,6 +32,7 @@ MAX_SIZE = 50 * 1024 * 1024
 # A DOCTYPE is the door to entity expansion and external entities; DW never sends one.
 _DOCTYPE_RE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 _PROLOG_SCAN = 64 * 1024
+_NORMAL_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,26 +115,46 @@ def prepare(body: bytes, max_size: int = MAX_SIZE) -> bytes:
     return body
 
 
-def _local(tag: object) -> str:
-    if not isinstance(tag, str):
-        return ""
+@lru_cache(maxsize=256)
+def _local_name(tag: str) -> str:
     return tag.rsplit("}", 1)[-1].lower()
 
 
-def _child_text(elem: etree._Element, *names: str) -> str | None:
-    """Text of the first descendant whose local name is one of names (in that order)."""
-    for name in names:
-        for sub in elem.iter():
-            if _local(sub.tag) == name:
-                text = (sub.text or "").strip()
-                if text:
-                    return text
-    return None
+def _local(tag: object) -> str:
+    return _local_name(tag) if isinstance(tag, str) else ""
+
+
+def _texts(elem: etree._Element) -> dict[str, str]:
+    """First non-empty text per local name among elem's descendants (one pass)."""
+    out: dict[str, str] = {}
+    for sub in elem.iter():
+        if sub is elem:
+            continue
+        name = _local(sub.tag)
+        if name and name not in out:
+            text = (sub.text or "").strip()
+            if text:
+                out[name] = text
+    return out
 
 
 def _date(value: str | None) -> str | None:
+    """Normalized date of a source; fast path for the ISO forms sitemaps use."""
+    if not value:
+        return None
+    if _NORMAL_RE.match(value):
+        return value
+    if len(value) > 10 and value[10] == "T":
+        try:
+            dt = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if dt.tzinfo is None:
+                dt = dt.replace(tzinfo=UTC)
+            return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
-        return to_rfc3339(value) if value else None
+        return to_rfc3339(value)
     except Exception:  # a date we cannot read is no date, never a crash
         return None
 
@@ -140,14 +162,15 @@ def _date(value: str | None) -> str | None:
 def _entry_from(elem: etree._Element, fmt: str) -> Entry | None:
     name = _local(elem.tag)
     if fmt in ("urlset", "sitemapindex"):
-        loc = _child_text(elem, "loc")
+        t = _texts(elem)
+        loc = t.get("loc")
         if not loc:
             return None
-        lastmod = _date(_child_text(elem, "lastmod"))
+        lastmod = _date(t.get("lastmod"))
         if name == "sitemap":
             return Entry(loc, "sitemap", lastmod, lastmod)
-        pub = _date(_child_text(elem, "publication_date"))
-        return Entry(loc, "page", pub or lastmod, lastmod, _child_text(elem, "title"))
+        pub = _date(t.get("publication_date"))
+        return Entry(loc, "page", pub or lastmod, lastmod, t.get("title"))
     if fmt == "atom":
         href = None
         for sub in elem:
@@ -156,24 +179,22 @@ def _entry_from(elem: etree._Element, fmt: str) -> Entry | None:
                 break
         if not href:
             return None
-        upd = _date(_child_text(elem, "updated"))
-        pub = _date(_child_text(elem, "published"))
-        return Entry(href.strip(), "page", pub or upd, upd, _child_text(elem, "title"))
+        t = _texts(elem)
+        upd = _date(t.get("updated"))
+        pub = _date(t.get("published"))
+        return Entry(href.strip(), "page", pub or upd, upd, t.get("title"))
     # rss / rdf item
-    link = None
-    for sub in elem:
-        if _local(sub.tag) == "link" and (sub.text or "").strip():
-            link = sub.text.strip()
-            break
+    t = _texts(elem)
+    link = t.get("link")
     if not link:
         link = (elem.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about") or "").strip()
     if not link:
-        guid = _child_text(elem, "guid")
+        guid = t.get("guid")
         link = guid if guid and guid.startswith("http") else None
     if not link:
         return None
-    pub = _date(_child_text(elem, "pubdate", "date"))
-    return Entry(link, "page", pub, None, _child_text(elem, "title"))
+    pub = _date(t.get("pubdate") or t.get("date"))
+    return Entry(link, "page", pub, None, t.get("title"))
 
 
 _ENTRY_TAGS = {"url": "urlset", "sitemap": "sitemapindex", "item": "rss", "entry": "atom"}
@@ -193,7 +214,8 @@ def read_source(
     data = prepare(body, max_size)
     parser = etree.iterparse(
         io.BytesIO(data),
-        events=("start", "end"),
+        events=("end",),
+        tag=("{*}url", "{*}sitemap", "{*}item", "{*}entry"),
         resolve_entities=False,
         load_dtd=False,
         no_network=True,
@@ -202,35 +224,38 @@ def read_source(
         remove_pis=True,
     )
     fmt: str | None = None
-    depth = 0
     try:
-        for event, elem in parser:
+        for _event, elem in parser:
+            if fmt is None:
+                # First event: the root element is known now, and decides the format.
+                root = elem.getroottree().getroot()
+                rname = _local(root.tag)
+                if rname not in _ROOTS:
+                    res.error, res.detail = "not_a_source", f"root element <{rname}>"
+                    return
+                fmt = res.format = {"feed": "atom", "rdf": "rdf"}.get(rname, rname)
             name = _local(elem.tag)
-            if event == "start":
-                depth += 1
-                if depth == 1:
-                    if name not in _ROOTS:
-                        res.error, res.detail = "not_a_source", f"root element <{name}>"
-                        return
-                    fmt = {"feed": "atom", "rdf": "rdf"}.get(name, name)
-                    res.format = fmt
+            if name not in _ENTRY_TAGS or (fmt == "rdf" and name != "item"):
                 continue
-            depth -= 1
-            if name in _ENTRY_TAGS and fmt is not None:
-                if fmt == "rdf" and name != "item":
-                    continue
-                entry = _entry_from(elem, fmt)
-                # Free what we have read: this keeps memory flat on huge sitemaps.
-                elem.clear()
-                parent = elem.getparent()
-                if parent is not None:
-                    while elem.getprevious() is not None:
-                        del parent[0]
-                if entry is not None:
-                    res.entries += 1
-                    yield entry
-                else:
-                    res.extra["no_url"] = res.extra.get("no_url", 0) + 1
+            entry = _entry_from(elem, fmt)
+            # Free what we have read: this keeps memory flat on huge sitemaps.
+            elem.clear()
+            parent = elem.getparent()
+            if parent is not None:
+                while elem.getprevious() is not None:
+                    del parent[0]
+            if entry is not None:
+                res.entries += 1
+                yield entry
+            else:
+                res.extra["no_url"] = res.extra.get("no_url", 0) + 1
+        if fmt is None:  # no entry at all: still say what the document was
+            root = parser.root
+            rname = _local(root.tag) if root is not None else ""
+            if rname in _ROOTS:
+                res.format = {"feed": "atom", "rdf": "rdf"}.get(rname, rname)
+            else:
+                res.error, res.detail = "not_a_source", f"root element <{rname}>"
     except etree.XMLSyntaxError as exc:
         res.error = "malformed" if res.format else "not_xml"
         res.detail = str(exc)[:200]
