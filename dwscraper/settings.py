@@ -54,10 +54,17 @@ DOWNLOADER_MIDDLEWARES = {
     "dwscraper.middlewares.ScopeMiddleware": 40,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "dwscraper.middlewares.BackoffRetryMiddleware": 550,
+    "dwscraper.warc_middleware.WarcCaptureMiddleware": 950,
 }
 SPIDER_MIDDLEWARES = {
     "dwscraper.middlewares.AccountingSpiderMiddleware": 950,
+    "dwscraper.warc_middleware.WarcItemMiddleware": 900,
 }
+
+# --- WARC capture (dwscraper/warc_middleware.py, README "WARC capture") ---------------------
+# Every fetch (pages, sitemaps, feeds) goes to <DW_WARC_DIR>/dw-<run start>-NNNNN.warc.gz.
+DW_WARC_DIR = None  # None: <DW_OUTPUT_DIR>/warc, i.e. output/warc; "" disables capture
+DW_WARC_MAX_BYTES = 1_000_000_000  # a WARC file rolls over at this size
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 

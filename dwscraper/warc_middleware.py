@@ -182,6 +182,7 @@ class WarcItemMiddleware(BaseSpiderMiddleware):
         record_id = response.meta.get(META_ID)
         if not record_id:
             return
+        before = self.writer.bytes_written
         try:
             self.writer.write_metadata(
                 target_uri=urls.unrebase(response.url, self.base_url, self.rss_url),
@@ -196,6 +197,7 @@ class WarcItemMiddleware(BaseSpiderMiddleware):
             return
         if self.crawler.stats:
             self.crawler.stats.inc_value(f"{STAT}/records")
+            self.crawler.stats.inc_value(f"{STAT}/bytes", self.writer.bytes_written - before)
 
     def get_processed_item(self, item: Any, response: Response | None) -> Any:
         """Set warc_file / warc_record_id / fetch time; archive the private hints."""

@@ -1,0 +1,184 @@
+"""Re-run today's parser and pipelines over archived pages, offline: WARC in, JSON Lines out.
+
+    python -m dwscraper.reextract output/warc/dw-*.warc.gz -o out.jsonl
+
+Why: DW redesigns its pages; when extraction breaks or improves, users re-extract what was
+already downloaded instead of crawling DW again. Each archived 200 HTML content page goes
+through the same steps as in a crawl (the spider's page checks, parse_article with the
+canonical URL, the pipelines' pure normalize/validate/dedupe functions, the writer's JSON
+form), with fetched_at from the WARC-Date and the discovery hints and revision the crawl
+archived next to the response. So re-extracting a run's WARC with an unchanged parser gives
+that run's records, field for field.
+
+By default a page the run deliberately did not write because it was unchanged since an
+earlier run (crawl history, not extraction) is skipped again; --all re-extracts it too.
+Exit status: 0 done (skips are counted on stderr), 2 a WARC file cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from dwscraper import record as rec_mod
+from dwscraper import urls
+from dwscraper.normalize import to_rfc3339
+from dwscraper.parsing import parse_article
+from dwscraper.pipelines import _dumps, missing_required, normalize_record, schema_errors
+from dwscraper.warc import ArchivedResponse, WarcReadError, iter_archived_pages, read_metadata
+
+# Drop reasons that are the crawl's history, not the extraction's verdict (see module doc):
+# RevisionPipeline (dwscraper/extensions.py) drops a refetched, unchanged record so.
+HISTORY_DROPS = ("unchanged:",)
+
+
+def page_text(page: ArchivedResponse) -> str | None:
+    """The page decoded as the spider saw it (Scrapy's TextResponse encoding rules)."""
+    from scrapy.http import TextResponse
+    from scrapy.responsetypes import responsetypes
+
+    headers = {k: v for k, v in page.headers if k.lower() != "content-encoding"}
+    cls = responsetypes.from_args(headers=headers, url=page.fetched_url, body=page.body)
+    if not issubclass(cls, TextResponse):
+        return None
+    return cls(url=page.fetched_url, headers=headers, body=page.body).text
+
+
+def page_record(page: ArchivedResponse) -> tuple[dict[str, Any] | None, str | None]:
+    """(normalized record, None) or (None, skip reason) for one archived page."""
+    text = page_text(page)
+    if text is None:
+        return None, "not_html"
+    if not page.body.strip():
+        return None, "empty_page"
+    canonical = urls.canonical_url(page.url)
+    if urls.content_id(canonical) is None:
+        return None, "no_article"
+    try:
+        record = parse_article(text, canonical)
+    except Exception:  # the parser must not stop a re-extraction either
+        return None, "parse_error"
+    if not isinstance(record, dict) or record.get("_not_article"):
+        return None, "no_article"
+    for key, value in page.hints.items():  # the spider's discovery keys; the parser's own win
+        record.setdefault(key, value)
+    record["_fetched_at"] = to_rfc3339(page.warc_date) or page.hints.get("_fetched_at")
+    record.setdefault("_fetch_url", page.fetched_url)
+    record["warc_file"] = page.warc_file
+    record["warc_record_id"] = page.record_id
+    if "revision" in page.meta:
+        record["revision"] = page.meta["revision"]
+    return normalize_record(record), None
+
+
+def reextract(
+    paths: Iterable[str | Path],
+    *,
+    include_all: bool = False,
+    validate_schema: bool = True,
+    stats: Counter[str] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Records (public keys, output order) re-extracted from WARC files, in file order.
+
+    Counts pages and skips by reason into `stats`. Raises WarcReadError before yielding
+    anything when a file cannot be read at all.
+    """
+    stats = stats if stats is not None else Counter()
+    paths = [Path(p) for p in paths]
+    meta = read_metadata(paths)  # all files first: a hint may sit in the next file
+    seen: set[str] = set()
+    for path in paths:
+        file_stats: dict[str, int] = {}
+        for page in iter_archived_pages(path, file_stats, meta=meta):
+            stats["pages"] += 1
+            reason = page.meta.get("reason") or ""
+            if (
+                not include_all
+                and page.meta.get("outcome") == "dropped"
+                and reason.startswith(HISTORY_DROPS)
+            ):
+                stats["skipped/unchanged_in_run"] += 1
+                continue
+            record, skip = page_record(page)
+            if record is None:
+                stats[f"skipped/{skip}"] += 1
+                continue
+            missing = missing_required(record)
+            if missing:
+                stats[f"dropped/no_{missing}"] += 1
+                continue
+            if validate_schema and schema_errors(record):
+                stats["dropped/schema"] += 1
+                continue
+            if record["id"] in seen:
+                stats["dropped/duplicate"] += 1
+                continue
+            seen.add(record["id"])
+            stats["records"] += 1
+            yield rec_mod.ordered(record)
+        for reason, n in file_stats.items():
+            stats[f"archive/{reason}"] += n
+
+
+def _open_out(path: str) -> IO[str]:
+    if path == "-":
+        return sys.stdout
+    return open(path, "w", encoding="utf-8", newline="\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    ap = argparse.ArgumentParser(
+        prog="python -m dwscraper.reextract",
+        description="Re-extract JSON Lines records from WARC files written by a crawl.",
+    )
+    ap.add_argument("warc", nargs="+", help="WARC files (.warc.gz or .warc)")
+    ap.add_argument("-o", "--output", default="-", help="JSON Lines output file (default stdout)")
+    ap.add_argument(
+        "--all",
+        action="store_true",
+        help="also re-extract pages the run did not write because they were unchanged",
+    )
+    ap.add_argument(
+        "--no-schema", action="store_true", help="do not drop records breaking the JSON Schema"
+    )
+    args = ap.parse_args(argv)
+
+    for p in args.warc:
+        if not Path(p).is_file():
+            print(f"reextract: cannot read {p}: no such file", file=sys.stderr)
+            return 2
+    stats: Counter[str] = Counter()
+    t0 = time.perf_counter()
+    out = _open_out(args.output)
+    try:
+        for rec in reextract(
+            args.warc, include_all=args.all, validate_schema=not args.no_schema, stats=stats
+        ):
+            out.write(_dumps(rec) + "\n")
+    except WarcReadError as exc:
+        print(f"reextract: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    secs = time.perf_counter() - t0
+    rate = stats["pages"] / secs if secs > 0 else 0.0
+    others = ", ".join(
+        f"{k} {v}" for k, v in sorted(stats.items()) if k not in ("pages", "records")
+    )
+    print(
+        f"reextract: {stats['pages']} pages -> {stats['records']} records in {secs:.2f} s "
+        f"({rate:.1f} pages/s){'; ' + others if others else ''}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
