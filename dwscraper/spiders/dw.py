@@ -109,6 +109,7 @@ class DwSpider(scrapy.Spider):
             ]
         self.discovered: dict[str, Discovery] = {}
         self.fetch_filters: list[FetchFilter] = []
+        self.filtered: dict[str, str] = {}  # content id -> reason a fetch filter gave
         self.base_url = "https://www.dw.com"
         self.rss_url = "https://rss.dw.com"
         self.max_depth = 3
@@ -266,26 +267,39 @@ class DwSpider(scrapy.Spider):
         if filter_dates and not sources.in_window(entry.date, self.since, self.until):
             self._inc("discovery/out_of_window")
             return
-        known = self.discovered.get(cid)
-        if known is not None:
-            known.merge(entry, source)
-            self._inc("discovery/duplicate")
-            return
-        disc = Discovery(canonical)
-        disc.merge(entry, source)
-        self.discovered[cid] = disc
-        for check in self.fetch_filters:
-            reason = check(cid, disc)
+        disc = self.discovered.get(cid)
+        if disc is not None:
+            disc.merge(entry, source)
+            held = self.filtered.get(cid)
+            # A later source may bring a newer date for an id a filter held back: ask again.
+            if held is None or self._filter_reason(cid, disc):
+                self._inc("discovery/duplicate")
+                return
+            del self.filtered[cid]
+            self._inc(f"discovery/{held}", -1)
+        else:
+            disc = Discovery(canonical)
+            disc.merge(entry, source)
+            self.discovered[cid] = disc
+            reason = self._filter_reason(cid, disc)
             if reason:
+                self.filtered[cid] = reason
                 self._inc(f"discovery/{reason}")
                 return
         self._inc("pages/scheduled")
         yield scrapy.Request(
-            self._rebase(canonical),
+            self._rebase(disc.url),
             callback=self.parse_page,
             errback=self.page_failed,
             meta={"dw_id": cid, "dw_source": source},
         )
+
+    def _filter_reason(self, cid: str, disc: Discovery) -> str | None:
+        for check in self.fetch_filters:
+            reason = check(cid, disc)
+            if reason:
+                return reason
+        return None
 
     # --- pages -----------------------------------------------------------------------------
 
