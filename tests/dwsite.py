@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
 WWW = "https://www.dw.com"
@@ -283,7 +283,7 @@ class Article:
     @property
     def path(self) -> str:
         """The page path on the mirror and on dw.com."""
-        return f"/{self.lang}/{self.slug}/{self.cid}"
+        return f"/{self.lang}/{quote(self.slug)}/{self.cid}"
 
     @property
     def url(self) -> str:
@@ -685,7 +685,7 @@ def rss_feed(lang: str, arts: Iterable[Article]) -> bytes:
     """RSS 2.0 like rss.dw.com/xml/rss-<code>-all: links carry ?maca= and maybe another slug."""
     items = []
     for a in arts:
-        path = f"/{a.lang}/{a.alt_slug}/{a.cid}" if a.alt_slug else a.path
+        path = f"/{a.lang}/{quote(a.alt_slug)}/{a.cid}" if a.alt_slug else a.path
         link = WWW + path + _MACA.format(lang=a.lang)
         items.append(
             f"<item><title>{e(a.title)}</title><link>{e(link)}</link>"
