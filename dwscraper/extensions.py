@@ -334,7 +334,10 @@ class RunStateExtension:
         st = self.stats
         done = int(st.get_value(STAT_PAGES_FETCHED, 0))
         queued = 0
-        engine = getattr(self.crawler, "engine", None)
+        try:
+            engine = self.crawler.engine
+        except (AttributeError, RuntimeError):  # not started yet
+            engine = None
         if engine is not None:
             with contextlib.suppress(Exception):
                 queued += len(engine.scheduler)  # type: ignore[arg-type]

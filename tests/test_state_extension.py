@@ -1,0 +1,229 @@
+"""The run extension's verdict (exit codes), summary, progress line and pipeline order."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from scrapy import Spider
+from scrapy.pipelines import ItemPipelineManager
+from scrapy.utils.project import get_project_settings
+from scrapy.utils.test import get_crawler
+
+from dwscraper.commands.crawl import exit_code
+from dwscraper.extensions import (
+    EXIT_EMPTY,
+    EXIT_ERRORS,
+    EXIT_INTERRUPTED,
+    EXIT_NO_SOURCE,
+    EXIT_OK,
+    EXIT_OUTPUT,
+    RevisionPipeline,
+    RunStateExtension,
+    discovery_date,
+    is_error_reason,
+)
+from dwscraper.state import StateStore
+
+
+def make_ext(tmp_path, **settings):
+    base = {
+        "DW_OUTPUT_DIR": str(tmp_path / "out"),
+        "DW_STATE_PATH": str(tmp_path / "out" / "state.sqlite3"),
+    }
+    base.update(settings)
+    crawler = get_crawler(Spider, base)
+    return RunStateExtension(crawler), crawler
+
+
+def verdict(tmp_path, stats=None, reason="finished", **settings):
+    ext, crawler = make_ext(tmp_path, **settings)
+    for k, v in (stats or {}).items():
+        crawler.stats.set_value(k, v)
+    return ext, ext.finish(reason)
+
+
+OK_SOURCES = {"dwscraper/sources/requested": 4, "dwscraper/sources/read": 4}
+
+
+def test_clean_run_is_ok_and_summary_is_written(tmp_path):
+    stats = {
+        **OK_SOURCES,
+        "dwscraper/pages/scheduled": 10,
+        "dwscraper/pages/fetched": 10,
+        "dwscraper/records/new": 7,
+        "dwscraper/records/updated": 1,
+        "dwscraper/records/unchanged": 2,
+        "dwscraper/skipped/robots": 1,
+        "dwscraper/skipped/http_404": 1,
+        "dwscraper/discovery/not_modified": 40,
+        "dwscraper/output/file": "out/dw-x.jsonl",
+        "dwscraper/output/records": 8,
+    }
+    ext, s = verdict(tmp_path, stats)
+    assert s["exit_code"] == EXIT_OK and s["status"] == "ok" and s["problems"] == []
+    on_disk = json.loads((tmp_path / "out" / "last-run.json").read_text())
+    assert on_disk == s
+    assert (s["new"], s["updated"], s["unchanged"], s["errors"]) == (7, 1, 2, 0)
+    assert s["skipped"] == {"http_404": 1, "not_modified": 40, "robots": 1}
+    assert s["sources"] == {"requested": 4, "read": 4, "failed": 0}
+    assert s["output_file"] == "out/dw-x.jsonl"
+    line = ext.summary_line()
+    assert "run ok (exit 0)" in line and "new 7, updated 1, unchanged 2" in line
+    assert "not_modified=40" in line
+    assert ext.crawler.stats.get_value("dwscraper/exit_code") == 0
+
+
+def test_no_source_read_is_exit_3(tmp_path):
+    stats = {"dwscraper/sources/requested": 4, "dwscraper/sources/error/http_503": 4}
+    _, s = verdict(tmp_path, stats)
+    assert (s["exit_code"], s["problems"]) == (EXIT_NO_SOURCE, ["no_source_read"])
+    assert s["sources"]["failed"] == 4
+
+
+def test_explicit_urls_without_sources_are_not_a_source_failure(tmp_path):
+    _, s = verdict(tmp_path, {"dwscraper/pages/scheduled": 2, "dwscraper/pages/fetched": 2})
+    assert s["exit_code"] == EXIT_OK
+
+
+@pytest.mark.parametrize(
+    ("failed", "code"),
+    [(2, EXIT_OK), (3, EXIT_ERRORS)],  # 2/10 is at the limit, 3/10 over it
+)
+def test_error_ratio_over_limit_is_exit_4(tmp_path, failed, code):
+    stats = {
+        **OK_SOURCES,
+        "dwscraper/pages/scheduled": 10,
+        "dwscraper/skipped/http_503": failed,
+        "dwscraper/skipped/http_404": 5,  # gone pages are skips, not failures
+    }
+    _, s = verdict(tmp_path, stats)
+    assert s["exit_code"] == code
+    assert s["errors"] == failed
+
+
+def test_error_ratio_limit_is_a_setting(tmp_path):
+    stats = {**OK_SOURCES, "dwscraper/pages/scheduled": 10, "dwscraper/skipped/timeout": 4}
+    _, s = verdict(tmp_path, stats, DW_MAX_ERROR_RATIO=0.5)
+    assert s["exit_code"] == EXIT_OK
+
+
+def test_error_reasons():
+    assert is_error_reason("http_503") and is_error_reason("http_403")
+    assert is_error_reason("timeout") and is_error_reason("parse_error")
+    assert not is_error_reason("http_404") and not is_error_reason("robots")
+    assert not is_error_reason("duplicate") and not is_error_reason("not_html")
+
+
+def test_empty_ratio_over_limit_is_exit_6(tmp_path):
+    ext, crawler = make_ext(tmp_path)
+    for k, v in OK_SOURCES.items():
+        crawler.stats.set_value(k, v)
+    ext.article_pages = 10
+    for i in range(7):
+        ext.item_seen({"id": f"a-{i}", "title": "T", "text": "body"})
+    ext.item_seen({"id": "a-8", "title": "T", "text": "  "})  # no text
+    ext.item_seen({"id": "a-9", "title": None, "text": "body"})  # no title
+    ext.item_seen({"id": "av-1", "title": "video", "text": "x"})  # not an article page
+    s = ext.finish("finished")
+    assert s["exit_code"] == EXIT_EMPTY and "empty_ratio" in s["problems"]
+    assert s["empty_ratio"] == pytest.approx(0.3)
+
+
+def test_empty_ratio_within_limit_is_ok(tmp_path):
+    ext, _ = make_ext(tmp_path)
+    ext.article_pages = 5
+    for i in range(4):
+        ext.item_seen({"id": f"a-{i}", "title": "T", "text": "body"})
+    assert ext.finish("finished")["exit_code"] == EXIT_OK
+
+
+def test_output_error_wins_and_interrupt_is_exit_7(tmp_path):
+    stats = {"dwscraper/sources/requested": 4, "dwscraper/output/error": "No space left"}
+    _, s = verdict(tmp_path, stats)
+    assert s["exit_code"] == EXIT_OUTPUT
+    assert set(s["problems"]) == {"output_unwritable", "no_source_read"}
+    _, s = verdict(tmp_path / "2", OK_SOURCES, reason="shutdown")
+    assert (s["exit_code"], s["problems"]) == (EXIT_INTERRUPTED, ["interrupted"])
+
+
+def test_command_exit_code_mapping(tmp_path):
+    _, crawler = make_ext(tmp_path)
+    assert exit_code(crawler, bootstrap_failed=True) == 1  # never got to a verdict
+    assert exit_code(None, bootstrap_failed=False) == 0
+    crawler.stats.set_value("dwscraper/output/error", "read-only file system")
+    assert exit_code(crawler, bootstrap_failed=True) == EXIT_OUTPUT
+    crawler.stats.set_value("dwscraper/exit_code", EXIT_EMPTY)
+    assert exit_code(crawler, bootstrap_failed=False) == EXIT_EMPTY
+
+
+def test_progress_line_counts(tmp_path):
+    ext, crawler = make_ext(tmp_path)
+    for k, v in {
+        "dwscraper/pages/fetched": 30,
+        "dwscraper/records/new": 20,
+        "dwscraper/records/unchanged": 5,
+        "dwscraper/skipped/robots": 2,
+        "dwscraper/skipped/timeout": 1,
+    }.items():
+        crawler.stats.set_value(k, v)
+    line = ext.progress_line()
+    assert line.startswith("progress: 30 pages done, 0 queued, ")
+    assert "new 20, updated 0, unchanged 5, skipped 3, errors 1" in line
+
+
+def test_unwritable_output_is_found_before_the_run(tmp_path):
+    (tmp_path / "file").write_text("x")
+    ext, _ = make_ext(tmp_path, DW_OUTPUT_DIR=str(tmp_path / "file" / "out"))
+    ext._preflight_output()
+    assert ext.problems == ["output_unwritable"]
+
+
+def test_discovery_date_is_the_newest_of_date_and_lastmod():
+    class D:
+        date = "2024-01-30T10:00:00Z"
+        lastmod = "2024-02-02T08:00:00+02:00"
+
+    assert discovery_date(D()) == "2024-02-02T06:00:00Z"
+    D.lastmod = None
+    assert discovery_date(D()) == "2024-01-30T10:00:00Z"
+
+
+def test_revision_pipeline_numbers_and_drops_unchanged(tmp_path):
+    ext, crawler = make_ext(tmp_path)
+    ext.store = StateStore(tmp_path / "s.sqlite3")
+    pipe = RevisionPipeline(crawler, ext)
+    item = {"id": "a-1", "content_hash": "h1", "fetched_at": "2024-01-01T00:00:00Z"}
+    assert pipe.process_item(dict(item))["revision"] == 1
+    ext.store.mark_written("a-1", revision=1, content_hash="h1")
+    from scrapy.exceptions import DropItem
+
+    with pytest.raises(DropItem, match=r"^unchanged: "):
+        pipe.process_item(dict(item))
+    assert crawler.stats.get_value("dwscraper/records/unchanged") == 1
+    assert pipe.process_item({**item, "content_hash": "h2"})["revision"] == 2
+    ext.store.close()
+
+
+def test_state_commit_closes_before_the_writer_renames():
+    """Scrapy calls close_spider in reverse pipeline order; the design relies on it."""
+    settings = get_project_settings()
+    order = settings.getdict("ITEM_PIPELINES")
+    writer = order["dwscraper.pipelines.JsonLinesWriterPipeline"]
+    assert order["dwscraper.extensions.StateCommitPipeline"] > writer
+    assert order["dwscraper.extensions.RevisionPipeline"] < writer
+
+    calls: list[str] = []
+
+    class Writer:
+        def close_spider(self):
+            calls.append("writer")
+
+    class Commit:
+        def close_spider(self):
+            calls.append("commit")
+
+    mgr = ItemPipelineManager(Writer(), Commit(), crawler=get_crawler())
+    for method in mgr.methods["close_spider"]:  # the order _process_parallel calls them
+        method()
+    assert calls == ["commit", "writer"]
