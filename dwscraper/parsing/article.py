@@ -29,12 +29,19 @@ from typing import Any
 from urllib.parse import urljoin
 
 from dwscraper import urls
-from dwscraper.normalize import clean_line, clean_text, to_rfc3339
+from dwscraper.normalize import to_rfc3339
 from dwscraper.parsing import fallback, new_layout, old_layout
 from dwscraper.parsing.document import Doc, parse
-from dwscraper.parsing.metadata import Meta, is_person_name, read_meta, strip_title_suffix
+from dwscraper.parsing.metadata import (
+    APOLLO_TYPES,
+    Meta,
+    fill_from_apollo,
+    is_person_name,
+    read_meta,
+    strip_title_suffix,
+)
 from dwscraper.parsing.signature import Signature
-from dwscraper.parsing.text import join_blocks, word_count
+from dwscraper.parsing.text import clean_line, join_blocks, raw_text, word_count
 from dwscraper.record import content_hash, new_record
 
 log = logging.getLogger(__name__)
@@ -140,10 +147,9 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
         url = url or meta.canonical
     rec["url"] = urls.canonical_url(url) if url else None
     page_type = urls.page_type(rec["id"]) if rec["id"] else None
-    if page_type is None and meta.content_type:
-        from dwscraper.parsing.metadata import APOLLO_TYPES
-
-        page_type = APOLLO_TYPES.get(meta.content_type)
+    if page_type is None:
+        fill_from_apollo(meta, doc, numeric)
+        page_type = APOLLO_TYPES.get(meta.content_type or "")
     rec["page_type"] = page_type
     rec["language"], mismatch = _language(urls.edition(url) if url else None, meta.language_hints)
     if mismatch:
@@ -156,7 +162,7 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
     keywords: list[str] = list(meta.keywords)
     day = day_raw = None
     image = {"url": None, "caption": None, "credit": None}
-    short = meta.short_url
+    short = None
     signature = Signature()
     related: list[str] = []
     extractor = None
@@ -165,14 +171,24 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
     if article is not None:
         extractor = "dw-new"
         page = new_layout.read(article, page_type)
+        if not (
+            (meta.title or page.title)
+            and (meta.authors or page.authors)
+            and meta.published
+            and page.short_url
+            and page.kicker
+            and page.teaser
+        ):
+            fill_from_apollo(meta, doc, numeric)
         title, teaser, blocks, authors = page.title, page.teaser, page.blocks, page.authors
         topics = page.kicker or meta.kicker
         section = topics[0] if topics else None
         day_raw = page.time_raw
         day = _visible_day(page.time_raw, rec["language"])
         image = {"url": page.image_url, "caption": page.image_caption, "credit": page.image_credit}
-        short = short or page.short_url
-        signature, related = page.signature, page.related_topics
+        short = meta.short_url or page.short_url
+        signature = page.signature
+        related = new_layout.related_topics(doc.related_topics)
     elif old_layout.recognize(doc.body_content, doc.long_texts):
         extractor = "dw-old"
         old = old_layout.read(doc.body_content, doc.long_texts)
@@ -182,9 +198,11 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
         keywords = keywords or old.keywords
         day, day_raw = old.date, old.date_raw
         image = {"url": old.image_url, "caption": old.image_caption, "credit": old.image_credit}
-        short = short or old.short_url
+        short = old.short_url
         signature, related = old.signature, old.related_topics
     elif doc.root is not None:
+        fill_from_apollo(meta, doc, numeric)
+        short = meta.short_url
         title = meta.title or meta.title_from_meta
         teaser = meta.teaser or meta.description
         text = fallback.extract(doc, rec["url"], drop=(title,))
@@ -197,10 +215,11 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
     rec["title"] = clean_line(title) or clean_line(meta.title) or meta.title_from_meta
     if not rec["title"] and doc.root is not None:
         t = doc.root.find(".//title")
-        rec["title"] = strip_title_suffix(clean_line(t.text_content())) if t is not None else None
+        rec["title"] = strip_title_suffix(clean_line(raw_text(t))) if t is not None else None
     teaser = clean_line(teaser) or (clean_line(meta.teaser) if extractor == "dw-new" else None)
     blocks = _dedupe_teaser([b for b in blocks if b], teaser, rec["title"])
-    text = clean_text(join_blocks(blocks))
+    # Blocks are clean lines already: joining them is normalize.clean_text's result.
+    text = join_blocks(blocks)
     if not text and teaser and extractor:
         # A short item whose only prose is its intro: the intro is the text (DESIGN.md).
         text, teaser = teaser, None

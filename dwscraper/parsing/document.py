@@ -13,12 +13,16 @@ import re
 from dataclasses import dataclass, field
 
 import lxml.etree as etree
-import lxml.html
+
+# Plain lxml elements, not lxml.html's: its Python-level element-class lookup on every node
+# touched costs more than all of our extraction.
+Element = etree._Element
 
 # Enough of the page to find a <meta charset>; DW writes it in the first few hundred bytes.
 _SNIFF_BYTES = 4096
 _META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]+)""", re.I)
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+_XML_DECL_BYTES_RE = re.compile(rb"^\s*<\?xml[^>]*\?>", re.I)
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -29,37 +33,41 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 # What browsers do: a page that says Latin-1 is decoded as windows-1252 (its superset).
 _ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "us-ascii": "cp1252"}
 
-_PARSER = lxml.html.HTMLParser(
-    remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False
-)
-
-# One XPath, one C-level scan of the tree: every node any reader needs, in document order.
-_COLLECT = etree.XPath(
-    "//html | //script[@type='application/ld+json'] | //script[contains(., '__APOLLO_STATE__')]"
-    " | //meta | //link[@rel='canonical'] | //article | //div[@id='bodyContent']"
-    " | //div[contains(concat(' ', normalize-space(@class), ' '), ' longText ')]"
-    " | //*[@data-tracking-name='rich-text'] | //main"
-    " | //div[contains(concat(' ', normalize-space(@class), ' '), ' rich-text ')]"
-)
+_PARSERS: dict[str | None, etree.HTMLParser] = {}
+# Tags whose nodes the readers start from; one C-filtered pass over the tree finds them.
+_COLLECT_TAGS = ("html", "script", "meta", "link", "article", "main", "div", "section")
 _STRIP_TAGS = ("script", "style", "template", "noscript", "svg", "iframe", "object", "embed")
+
+
+def _parser(encoding: str | None) -> etree.HTMLParser:
+    """One parser per encoding, built once (lxml parsers are reusable, not thread-shared:
+    Scrapy calls us from one thread)."""
+    parser = _PARSERS.get(encoding)
+    if parser is None:
+        parser = etree.HTMLParser(
+            encoding=encoding, remove_comments=True, remove_pis=True, collect_ids=False
+        )
+        _PARSERS[encoding] = parser
+    return parser
 
 
 @dataclass
 class Doc:
     """The parsed page and the nodes the readers start from."""
 
-    root: lxml.html.HtmlElement | None
+    root: Element | None
     html_lang: str | None = None
     html_dir: str | None = None
     ld_json: list[str] = field(default_factory=list)
     apollo: str | None = None
     metas: dict[str, list[str]] = field(default_factory=dict)
     canonical: str | None = None
-    articles: list[lxml.html.HtmlElement] = field(default_factory=list)
-    body_content: lxml.html.HtmlElement | None = None
-    long_texts: list[lxml.html.HtmlElement] = field(default_factory=list)
-    rich_texts: list[lxml.html.HtmlElement] = field(default_factory=list)
-    mains: list[lxml.html.HtmlElement] = field(default_factory=list)
+    articles: list[Element] = field(default_factory=list)
+    body_content: Element | None = None
+    long_texts: list[Element] = field(default_factory=list)
+    rich_texts: list[Element] = field(default_factory=list)
+    mains: list[Element] = field(default_factory=list)
+    related_topics: Element | None = None
 
     def meta(self, *names: str) -> str | None:
         """First non-empty value of the first meta name/property that has one."""
@@ -68,10 +76,6 @@ class Doc:
                 if value and value.strip():
                     return value.strip()
         return None
-
-
-def _classes(node: lxml.html.HtmlElement) -> str:
-    return " " + " ".join((node.get("class") or "").split()) + " "
 
 
 def _normalize_encoding(name: str) -> str | None:
@@ -83,51 +87,80 @@ def _normalize_encoding(name: str) -> str | None:
         return None
 
 
-def decode(data: str | bytes) -> str:
-    """Text of the page: BOM first, then the declared charset, then UTF-8, then cp1252."""
-    if isinstance(data, str):
-        return data[1:] if data.startswith("\ufeff") else data
+def sniff_encoding(data: bytes) -> str:
+    """The encoding to read `data` with: BOM, then the declared charset, then UTF-8 if it
+    decodes, else cp1252 (what browsers assume for legacy Western pages)."""
     for bom, enc in _BOMS:
         if data.startswith(bom):
-            return data[len(bom) :].decode(enc, errors="replace")
+            return enc
     m = _META_CHARSET_RE.search(data[:_SNIFF_BYTES])
     declared = _normalize_encoding(m.group(1).decode("ascii", "replace")) if m else None
     # A page that says "utf-16" in an ASCII-compatible prolog is lying; ignore that.
-    if (
-        declared
-        and declared not in ("utf-8", "utf_8")
-        and not declared.startswith(("utf-16", "utf-32", "utf_16", "utf_32"))
-    ):
-        return data.decode(declared, errors="replace")
+    if declared and not declared.startswith(("utf-16", "utf-32", "utf_16", "utf_32")):
+        return "utf-8" if declared in ("utf-8", "utf_8") else declared
     try:
-        return data.decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError:
-        if declared in ("utf-8", "utf_8"):
-            # Mostly UTF-8 with a few stray bytes: keep the UTF-8 reading.
-            return data.decode("utf-8", errors="replace")
-        return data.decode("cp1252", errors="replace")
+        return "cp1252"
+    return "utf-8"
+
+
+def decode(data: str | bytes) -> str:
+    """Text of the page as str (for callers that want it; parse() avoids the copy)."""
+    if isinstance(data, str):
+        return data[1:] if data.startswith("\ufeff") else data
+    enc = sniff_encoding(data)
+    for bom, bom_enc in _BOMS:
+        if bom_enc == enc and data.startswith(bom):
+            data = data[len(bom) :]
+            break
+    return data.decode(enc, errors="replace")
+
+
+def _build(data: str | bytes) -> Element | None:
+    if isinstance(data, bytes):
+        if sniff_encoding(data) == "utf-8" and not data.startswith(codecs.BOM_UTF8):
+            # The common case: hand the bytes to libxml2 as UTF-8, no Python-side copy.
+            if not data or data.isspace():
+                return None
+            if data[:64].lstrip().startswith(b"<?"):
+                data = _XML_DECL_BYTES_RE.sub(b"", data, count=1)
+            if b"\x00" in data:
+                data = data.replace(b"\x00", b"")
+            return etree.fromstring(data, parser=_parser("utf-8"))
+        # Legacy charsets are decoded by Python's codecs (libxml2/iconv names differ).
+        data = decode(data)
+    text = _XML_DECL_RE.sub("", decode(data), count=1).replace("\x00", "")
+    if not text.strip():
+        return None
+    return etree.fromstring(text, parser=_parser(None))
 
 
 def parse(data: str | bytes) -> Doc:
-    """Decode, parse once, collect the reader entry points, strip script-like elements."""
-    text = _XML_DECL_RE.sub("", decode(data), count=1).replace("\x00", "")
-    if not text.strip():
-        return Doc(root=None)
+    """Parse once, collect the reader entry points, strip script-like elements."""
     try:
-        root = lxml.html.document_fromstring(text, parser=_PARSER)
-    except (etree.ParserError, ValueError):
+        root = _build(data)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError, LookupError):
         return Doc(root=None)
     if root is None:
         return Doc(root=None)
     doc = Doc(root=root)
-    for node in _COLLECT(root):
+    for node in root.iter(*_COLLECT_TAGS):
         tag = node.tag
-        if tag == "script":
-            body = node.text or ""
-            if node.get("type") == "application/ld+json":
-                doc.ld_json.append(body)
-            elif doc.apollo is None:
-                doc.apollo = body
+        if tag == "div":
+            cls = node.get("class")
+            if cls:
+                tokens = cls.split()
+                if "rich-text" in tokens:
+                    doc.rich_texts.append(node)
+                    continue
+                if "longText" in tokens:
+                    doc.long_texts.append(node)
+                    continue
+            if node.get("data-tracking-name") == "rich-text":
+                doc.rich_texts.append(node)
+            elif doc.body_content is None and node.get("id") == "bodyContent":
+                doc.body_content = node
         elif tag == "meta":
             # Some saved pages carry value= instead of content= (re-serialized by tools).
             key = node.get("property") or node.get("name") or node.get("itemprop")
@@ -136,22 +169,28 @@ def parse(data: str | bytes) -> Doc:
                 value = node.get("value")
             if key and value is not None:
                 doc.metas.setdefault(key.strip().lower(), []).append(value)
+        elif tag == "script":
+            body = node.text or ""
+            if node.get("type") == "application/ld+json":
+                doc.ld_json.append(body)
+            elif doc.apollo is None and "__APOLLO_STATE__" in body[:200]:
+                doc.apollo = body
         elif tag == "link":
-            if doc.canonical is None and node.get("href"):
+            if doc.canonical is None and node.get("href") and _is_canonical(node):
                 doc.canonical = node.get("href").strip()
-        elif tag == "html":
-            if doc.html_lang is None:
-                doc.html_lang = node.get("lang") or node.get("xml:lang")
-                doc.html_dir = node.get("dir")
         elif tag == "article":
             doc.articles.append(node)
+        elif tag == "section":
+            if node.get("id") == "related-topics" and doc.related_topics is None:
+                doc.related_topics = node
         elif tag == "main":
             doc.mains.append(node)
-        elif node.get("id") == "bodyContent" and doc.body_content is None:
-            doc.body_content = node
-        elif node.get("data-tracking-name") == "rich-text" or " rich-text " in _classes(node):
-            doc.rich_texts.append(node)
-        else:
-            doc.long_texts.append(node)
+        elif tag == "html" and doc.html_lang is None:
+            doc.html_lang = node.get("lang") or node.get("xml:lang")
+            doc.html_dir = node.get("dir")
     etree.strip_elements(root, *_STRIP_TAGS, with_tail=False)
     return doc
+
+
+def _is_canonical(node: Element) -> bool:
+    return "canonical" in (node.get("rel") or "").lower().split()

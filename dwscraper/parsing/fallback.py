@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import logging
 
-import lxml.html
+import lxml.etree as etree
 import trafilatura
 
-from dwscraper.parsing.document import Doc
-from dwscraper.parsing.text import clean_fallback_text
+from dwscraper.parsing.document import Doc, Element
+from dwscraper.parsing.text import clean_fallback_text, raw_text
 
 log = logging.getLogger(__name__)
 
 
-def best_subtree(doc: Doc) -> lxml.html.HtmlElement | None:
+def best_subtree(doc: Doc) -> Element | None:
     """The element most likely to hold the story: the longest <article>, else <main>, else
     <body>. Restricting trafilatura to it keeps site menus and footers out of its view."""
     for group in (doc.articles, doc.mains):
         if group:
-            return max(group, key=lambda el: len(el.text_content()))
+            return max(group, key=lambda el: len(raw_text(el)))
     if doc.root is None:
         return None
     body = doc.root.find("body")
@@ -34,11 +34,12 @@ def extract(doc: Doc, url: str | None, drop: tuple[str | None, ...] = ()) -> str
     tree = best_subtree(doc)
     if tree is None:
         return None
-    wrapper = lxml.html.fromstring("<html><body></body></html>")
-    wrapper.find("body").append(tree)
+    html = (
+        "<html><body>" + etree.tostring(tree, encoding="unicode", method="html") + "</body></html>"
+    )
     try:
         result = trafilatura.bare_extraction(
-            wrapper, url=url, with_metadata=False, include_comments=False, include_tables=True
+            html, url=url, with_metadata=False, include_comments=False, include_tables=True
         )
     except Exception as exc:
         log.debug("trafilatura failed on %s: %s", url, exc)

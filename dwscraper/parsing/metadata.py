@@ -108,6 +108,7 @@ class Meta:
     kicker: list[str] = field(default_factory=list)
     apollo_text: str | None = None
     ld_type: str | None = None
+    apollo_loaded: bool = False
 
 
 def _load_ld(doc: Doc) -> dict[str, Any] | None:
@@ -227,41 +228,6 @@ def read_meta(doc: Doc, numeric_id: str | None) -> Meta:
         if lang:
             meta.language_hints.append(lang)
 
-    state = _load_apollo(doc)
-    content = _apollo_content(state, numeric_id) if state else None
-    if state is not None and content is not None:
-        meta.content_type = as_str(content.get("__typename"))
-        meta.title = meta.title or as_str(content.get("title")) or as_str(content.get("name"))
-        meta.teaser = as_str(content.get("teaser"))
-        meta.published = meta.published or as_str(content.get("firstPublicationDate"))
-        meta.modified = meta.modified or as_str(content.get("lastModifiedDate"))
-        meta.short_url = as_str(content.get("permaLinkUrl"))
-        meta.canonical = meta.canonical or as_str(content.get("canonicalUrl"))
-        text = content.get("text")
-        meta.apollo_text = text if isinstance(text, str) else None
-        lang = as_str(content.get("language"))
-        if lang:
-            meta.language_hints.append(lang)
-        if not meta.authors:
-            people = []
-            for ref in as_list(content.get("persons")):
-                person = _deref(state, ref)
-                if isinstance(person, dict):
-                    people.append(as_str(person.get("fullName")))
-            meta.authors = [p for p in dict.fromkeys(people) if p and is_person_name(p)]
-        focus = content.get("thematicFocusCategory")
-        if isinstance(focus, dict) and as_str(focus.get("name")):
-            meta.kicker.append(as_str(focus.get("name")) or "")
-        for key, value in content.items():
-            if key.startswith("regions(") and isinstance(value, list):
-                for region in value:
-                    if isinstance(region, dict) and as_str(region.get("alignedName")):
-                        meta.kicker.append(as_str(region.get("alignedName")) or "")
-        sharing = content.get("imageSharingMetadata")
-        if isinstance(sharing, dict):
-            meta.image_url = meta.image_url or as_str(sharing.get("url"))
-            meta.image_alt = as_str(sharing.get("alt"))
-
     og_title = doc.meta("og:title", "twitter:title")
     meta.title_from_meta = strip_title_suffix(og_title) if og_title else None
     meta.description = meta.description or doc.meta(
@@ -285,3 +251,93 @@ def read_meta(doc: Doc, numeric_id: str | None) -> Meta:
         if hint:
             meta.language_hints.append(hint)
     return meta
+
+
+def fill_from_apollo(meta: Meta, doc: Doc, numeric_id: str | None) -> None:
+    """Fill what is still missing from window.__APOLLO_STATE__ (DW's full content object).
+
+    Called only when JSON-LD and the markup left gaps: decoding the whole state costs more
+    than parsing the page, so only the content object (and the people it points to) is read.
+    """
+    if meta.apollo_loaded:
+        return
+    meta.apollo_loaded = True
+    found = _apollo_objects(doc, numeric_id)
+    if found is None:
+        return
+    content, state = found
+    meta.content_type = meta.content_type or as_str(content.get("__typename"))
+    meta.title = meta.title or as_str(content.get("title")) or as_str(content.get("name"))
+    meta.teaser = meta.teaser or as_str(content.get("teaser"))
+    meta.published = meta.published or as_str(content.get("firstPublicationDate"))
+    meta.modified = meta.modified or as_str(content.get("lastModifiedDate"))
+    meta.short_url = meta.short_url or as_str(content.get("permaLinkUrl"))
+    meta.canonical = meta.canonical or as_str(content.get("canonicalUrl"))
+    text = content.get("text")
+    meta.apollo_text = text if isinstance(text, str) else None
+    lang = as_str(content.get("language"))
+    if lang:
+        meta.language_hints.append(lang)
+    if not meta.authors:
+        people = []
+        for key, value in content.items():
+            if key == "persons" or key.startswith("persons("):
+                for ref in as_list(value):
+                    person = _deref(state, ref)
+                    if isinstance(person, dict) and person.get("personType") in (None, "AUTHOR"):
+                        people.append(as_str(person.get("fullName")))
+                if people:
+                    break
+        meta.authors = [p for p in dict.fromkeys(people) if p and is_person_name(p)]
+    if not meta.kicker:
+        focus = content.get("thematicFocusCategory")
+        if isinstance(focus, dict) and as_str(focus.get("name")):
+            meta.kicker.append(as_str(focus.get("name")) or "")
+        for key, value in content.items():
+            if key.startswith("regions(") and isinstance(value, list):
+                for region in value:
+                    if isinstance(region, dict) and as_str(region.get("alignedName")):
+                        meta.kicker.append(as_str(region.get("alignedName")) or "")
+    sharing = content.get("imageSharingMetadata")
+    if isinstance(sharing, dict):
+        meta.image_url = meta.image_url or as_str(sharing.get("url"))
+        meta.image_alt = meta.image_alt or as_str(sharing.get("alt"))
+
+
+def _apollo_objects(
+    doc: Doc, numeric_id: str | None
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(content object, {key: object} of the persons it references), decoding only those."""
+    raw = doc.apollo
+    if not raw:
+        return None
+    content = None
+    if numeric_id:
+        for m in re.finditer(r'"([A-Za-z]+):' + re.escape(numeric_id) + r'"\s*:\s*\{', raw):
+            obj = _decode_at(raw, m.end() - 1)
+            if isinstance(obj, dict) and (
+                m.group(1) in APOLLO_TYPES or "firstPublicationDate" in obj
+            ):
+                content = obj
+                break
+    if content is None:
+        state = _load_apollo(doc)
+        if not state:
+            return None
+        content = _apollo_content(state, numeric_id)
+        return (content, state) if content is not None else None
+    state: dict[str, Any] = {}
+    for ref in re.findall(r'"__ref"\s*:\s*"(Person:\d+)"', json.dumps(content.get("persons"))):
+        m = re.search('"' + re.escape(ref) + r'"\s*:\s*\{', raw)
+        if m:
+            obj = _decode_at(raw, m.end() - 1)
+            if isinstance(obj, dict):
+                state[ref] = obj
+    return content, state
+
+
+def _decode_at(raw: str, pos: int) -> Any:
+    try:
+        return _JSON.raw_decode(raw, pos)[0]
+    except (ValueError, RecursionError):
+        return None

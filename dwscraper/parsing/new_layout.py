@@ -13,36 +13,28 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 import lxml.etree as etree
-import lxml.html
 
-from dwscraper.normalize import clean_line
+from dwscraper.parsing.document import Element
 from dwscraper.parsing.signature import Signature, split_signature
-from dwscraper.parsing.text import container_blocks, element_text, has_class
+from dwscraper.parsing.text import (
+    clean_line,
+    container_blocks,
+    drop,
+    element_text,
+    has_class,
+    raw_text,
+)
 
 
 def _cls(token: str) -> str:
     return f"contains(concat(' ', normalize-space(@class), ' '), ' {token} ')"
 
 
-_HEADER = etree.XPath(".//header")
-_H1 = etree.XPath(".//h1")
-_KICKER = etree.XPath(".//*[@data-tracking-name='content-detail-kicker']")
-_AUTHORS = etree.XPath(
-    f".//*[{_cls('author-details')}]//*[{_cls('author')} or {_cls('author-link')}]"
-)
-_TIME = etree.XPath(f".//*[{_cls('publication')}]//time | .//time")
-_TEASER = etree.XPath(f".//p[{_cls('teaser-text')}] | ./p")
-_FIGURES = etree.XPath(".//figure")
-_RICH = etree.XPath(f".//*[@data-tracking-name='rich-text' or {_cls('rich-text')}]")
-_COPY = etree.XPath(f".//*[{_cls('copy-button-wrapper')}]")
-_SHARE_HREFS = etree.XPath(".//*[@data-tracking-name='sharing-icons-inline']//a/@href")
-_RELATED = etree.XPath("//*[@id='related-topics']//a[contains(@href, '/t-')]")
-_CREDIT = etree.XPath(f".//small[{_cls('copyright')}] | .//small")
+_CREDIT = etree.XPath(".//small")
 _CAPTION = etree.XPath(".//figcaption")
 _HEADINGS = etree.XPath("./h2 | ./h3 | .//header//h2 | .//header//h3")
 _PERMALINK_RE = re.compile(r"https?://p\.dw\.com/p/[A-Za-z0-9_-]+")
 _CREDIT_LABEL_RE = re.compile(r"^[^\s:：]{1,12}(?:\s[^\s:：]{1,12})?\s*[:：]\s*")
-_GALLERY = etree.XPath(f".//*[{_cls('gallery')} or {_cls('image-gallery')}]")
 
 
 @dataclass
@@ -63,18 +55,18 @@ class NewPage:
     signature: Signature = field(default_factory=Signature)
 
 
-def find_article(articles: list, rich_texts: list) -> lxml.html.HtmlElement | None:
+def find_article(articles: list, rich_texts: list) -> Element | None:
     """The <article> holding the body (or the first with an h1): new layout recognized."""
     for rich in rich_texts:
         for anc in rich.iterancestors("article"):
             return anc
     for art in articles:
-        if _H1(art) and (_KICKER(art) or _HEADER(art)):
+        if next(art.iter("h1"), None) is not None and next(art.iter("header"), None) is not None:
             return art
     return None
 
 
-def _figure(fig: lxml.html.HtmlElement) -> tuple[str | None, str | None, str | None]:
+def _figure(fig: Element) -> tuple[str | None, str | None, str | None]:
     """(url, caption, credit) of a figure; the credit's label ("Bild:", "Image:") dropped."""
     credit = None
     caps = _CAPTION(fig)
@@ -85,7 +77,7 @@ def _figure(fig: lxml.html.HtmlElement) -> tuple[str | None, str | None, str | N
         if smalls:
             credit = element_text(smalls[0])
             for s in smalls:
-                s.drop_tree()
+                drop(s)
         caption = element_text(cap)
     if credit:
         credit = clean_line(_CREDIT_LABEL_RE.sub("", credit, count=1))
@@ -98,16 +90,16 @@ def _figure(fig: lxml.html.HtmlElement) -> tuple[str | None, str | None, str | N
     return url, caption, credit
 
 
-def _inside(el: lxml.html.HtmlElement, containers: list) -> bool:
+def _inside(el: Element, containers: list) -> bool:
     return any(anc in containers for anc in el.iterancestors())
 
 
-def gallery_captions(article: lxml.html.HtmlElement, skip: list) -> list[str]:
+def gallery_captions(article: Element, skip: list, galleries: list) -> list[str]:
     """Picture-gallery text: each slide's heading and caption, in page order."""
-    scope = _GALLERY(article) or [article]
+    scope = galleries or [article]
     out: list[str] = []
     for container in scope:
-        for fig in _FIGURES(container):
+        for fig in container.iter("figure"):
             if fig in skip:
                 continue
             _, caption, _ = _figure(fig)
@@ -121,7 +113,7 @@ def gallery_captions(article: lxml.html.HtmlElement, skip: list) -> list[str]:
     return out
 
 
-def liveblog_entries(article: lxml.html.HtmlElement, riches: list) -> list[str]:
+def liveblog_entries(article: Element, riches: list) -> list[str]:
     """Live-blog text: per entry its time as shown, its heading, then its paragraphs."""
     out: list[str] = []
     for rich in riches:
@@ -147,51 +139,108 @@ def liveblog_entries(article: lxml.html.HtmlElement, riches: list) -> list[str]:
     return out
 
 
-def read(article: lxml.html.HtmlElement, page_type: str | None) -> NewPage:
+@dataclass
+class _Nodes:
+    """The article's landmarks, found in one walk over its elements."""
+
+    header: Element | None = None
+    h1: Element | None = None
+    kicker: Element | None = None
+    author_details: Element | None = None
+    figures: list[Element] = field(default_factory=list)
+    riches: list[Element] = field(default_factory=list)
+    copy: Element | None = None
+    share: Element | None = None
+    galleries: list[Element] = field(default_factory=list)
+
+
+def _walk(article: Element) -> _Nodes:
+    """One pass over the article (cheaper than one class-token XPath per landmark)."""
+    nodes = _Nodes()
+    for el in article.iter():
+        tag = el.tag
+        if not isinstance(tag, str):
+            continue
+        if tag == "figure":
+            nodes.figures.append(el)
+        elif tag == "header":
+            nodes.header = nodes.header if nodes.header is not None else el
+        elif tag == "h1" and nodes.h1 is None:
+            nodes.h1 = el
+        tracking = el.get("data-tracking-name")
+        if tracking == "rich-text":
+            nodes.riches.append(el)
+            continue
+        if tracking == "content-detail-kicker" and nodes.kicker is None:
+            nodes.kicker = el
+        elif tracking == "sharing-icons-inline" and nodes.share is None:
+            nodes.share = el
+        cls = el.get("class")
+        if not cls:
+            continue
+        tokens = cls.split()
+        if "rich-text" in tokens:
+            nodes.riches.append(el)
+        elif "author-details" in tokens and nodes.author_details is None:
+            nodes.author_details = el
+        elif "copy-button-wrapper" in tokens and nodes.copy is None:
+            nodes.copy = el
+        elif "gallery" in tokens or "image-gallery" in tokens:
+            nodes.galleries.append(el)
+    return nodes
+
+
+def _authors(details: Element | None) -> list[str]:
+    if details is None:
+        return []
+    names = []
+    for el in details.iter():
+        tokens = (el.get("class") or "").split() if isinstance(el.tag, str) else ()
+        if "author" in tokens or "author-link" in tokens:
+            names.append(element_text(el))
+    return [n for n in dict.fromkeys(names) if n]
+
+
+def read(article: Element, page_type: str | None) -> NewPage:
     """Read the new layout from its <article>."""
     page = NewPage()
-    headers = _HEADER(article)
-    header = headers[0] if headers else article
-    h1 = _H1(header) or _H1(article)
-    page.title = element_text(h1[0]) if h1 else None
-    kicker = _KICKER(article)
-    if kicker:
-        parts = [element_text(c) for c in kicker[0].iterchildren() if isinstance(c.tag, str)]
+    nodes = _walk(article)
+    header = nodes.header if nodes.header is not None else article
+    h1 = next(header.iter("h1"), None) if header is not article else nodes.h1
+    h1 = h1 if h1 is not None else nodes.h1
+    page.title = element_text(h1) if h1 is not None else None
+    if nodes.kicker is not None:
+        parts = [element_text(c) for c in nodes.kicker.iterchildren() if isinstance(c.tag, str)]
         page.kicker = [p for p in dict.fromkeys(parts) if p] or [
-            p for p in [element_text(kicker[0])] if p
+            p for p in [element_text(nodes.kicker)] if p
         ]
-    names = [element_text(a) for a in _AUTHORS(header)]
-    page.authors = [n for n in dict.fromkeys(names) if n]
-    times = _TIME(header)
-    if times:
-        page.time_raw = times[0].get("datetime") or element_text(times[0])
-    for p in _TEASER(header) if header is not article else []:
-        if has_class(p, "teaser-text") or p.getparent() is header:
-            page.teaser = element_text(p)
-            break
-    all_riches = _RICH(article)
-    riches = [r for r in all_riches if not _inside(r, all_riches)]
-    galleries = _GALLERY(article) if page_type == "gallery" else []
+    page.authors = _authors(nodes.author_details)
+    if header is not article:
+        t = next(header.iter("time"), None)
+        if t is not None:
+            page.time_raw = t.get("datetime") or element_text(t)
+        for p in header.iter("p"):
+            if has_class(p, "teaser-text") or p.getparent() is header:
+                page.teaser = element_text(p)
+                break
+    riches = [r for r in nodes.riches if not _inside(r, nodes.riches)]
+    galleries = nodes.galleries if page_type == "gallery" else []
     lead = None
-    for fig in _FIGURES(article):
+    for fig in nodes.figures:
         if not _inside(fig, riches + galleries):
             lead = fig
             break
     if lead is not None:
         page.image_url, page.image_caption, page.image_credit = _figure(lead)
-    copy = _COPY(article)
-    if copy:
-        m = _PERMALINK_RE.search(copy[0].text_content())
+    if nodes.copy is not None:
+        m = _PERMALINK_RE.search(raw_text(nodes.copy))
         page.short_url = m.group(0) if m else None
-    if not page.short_url:
-        for href in _SHARE_HREFS(article):
-            m = _PERMALINK_RE.search(unquote(href))
+    if not page.short_url and nodes.share is not None:
+        for a in nodes.share.iter("a"):
+            m = _PERMALINK_RE.search(unquote(a.get("href") or ""))
             if m:
                 page.short_url = m.group(0)
                 break
-    page.related_topics = [
-        t for t in dict.fromkeys(element_text(a) for a in _RELATED(article)) if t
-    ]
     if page_type == "liveblog":
         blocks = liveblog_entries(article, riches)
     else:
@@ -199,9 +248,9 @@ def read(article: lxml.html.HtmlElement, page_type: str | None) -> NewPage:
         for rich in riches:
             blocks.extend(container_blocks(rich))
         if page_type == "gallery":
-            captions = gallery_captions(article, [lead] if lead is not None else [])
+            captions = gallery_captions(article, [lead] if lead is not None else [], galleries)
             if galleries and not page.image_url:
-                first = next(iter(_FIGURES(galleries[0])), None)
+                first = next(galleries[0].iter("figure"), None)
                 if first is not None:
                     img = next(first.iter("img"), None)
                     if img is not None:
@@ -210,3 +259,11 @@ def read(article: lxml.html.HtmlElement, page_type: str | None) -> NewPage:
             blocks.extend(captions)
     page.blocks, page.signature = split_signature(blocks)
     return page
+
+
+def related_topics(section: Element | None) -> list[str]:
+    """Names of the /t- links in the 'Related topics' aside (DW's auto-topic suggestions)."""
+    if section is None:
+        return []
+    names = [element_text(a) for a in section.iter("a") if "/t-" in (a.get("href") or "")]
+    return [n for n in dict.fromkeys(names) if n]

@@ -13,11 +13,16 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import lxml.etree as etree
-import lxml.html
 
-from dwscraper.normalize import clean_line
+from dwscraper.parsing.document import Element
 from dwscraper.parsing.signature import Signature, parse_signature, split_signature
-from dwscraper.parsing.text import container_blocks, element_text, has_class
+from dwscraper.parsing.text import (
+    clean_line,
+    container_blocks,
+    element_text,
+    has_class,
+    raw_text,
+)
 
 _COL3 = etree.XPath("./div[contains(concat(' ', normalize-space(@class), ' '), ' col3 ')][h1]")
 _KICKER = etree.XPath("./h4[contains(concat(' ', normalize-space(@class), ' '), ' artikel ')]")
@@ -73,16 +78,16 @@ class OldPage:
     signature: Signature = field(default_factory=Signature)
 
 
-def recognize(doc_body: lxml.html.HtmlElement | None, long_texts: list) -> bool:
+def recognize(doc_body: Element | None, long_texts: list) -> bool:
     """Old layout: a div.longText, or div#bodyContent with a col3 holding the h1."""
     if long_texts:
         return True
     return doc_body is not None and bool(_COL3(doc_body))
 
 
-def _label(li: lxml.html.HtmlElement) -> tuple[str, str]:
+def _label(li: Element) -> tuple[str, str]:
     strong = _STRONG(li)
-    label = clean_line(strong[0].text_content()) if strong else None
+    label = clean_line(raw_text(strong[0])) if strong else None
     full = element_text(li) or ""
     value = full
     if label and full.startswith(label):
@@ -116,7 +121,7 @@ def day_from(value: str) -> tuple[str | None, str | None]:
         return None, None
 
 
-def _read_small_list(page: OldPage, ul: lxml.html.HtmlElement) -> None:
+def _read_small_list(page: OldPage, ul: Element) -> None:
     for li in _LI(ul):
         label, value = _label(li)
         hrefs = _HREFS(li)
@@ -128,11 +133,11 @@ def _read_small_list(page: OldPage, ul: lxml.html.HtmlElement) -> None:
         elif any(re.search(r"/t-\d+", h) for h in hrefs):
             if not page.related_topics:
                 page.related_topics = [
-                    t for t in (clean_line(a.text_content()) for a in _LINKS(li)) if t
+                    t for t in (clean_line(raw_text(a)) for a in _LINKS(li)) if t
                 ]
         elif any("/search" in h for h in hrefs):
             if not page.keywords:
-                page.keywords = [t for t in (clean_line(a.text_content()) for a in _LINKS(li)) if t]
+                page.keywords = [t for t in (clean_line(raw_text(a)) for a in _LINKS(li)) if t]
         elif label in DATE_LABELS or (not hrefs and _DATE_RE.search(value.translate(_DIGITS))):
             if page.date is None:
                 page.date_raw, page.date = day_from(value)
@@ -142,7 +147,7 @@ def _read_small_list(page: OldPage, ul: lxml.html.HtmlElement) -> None:
             page.authors = split_names(value)
 
 
-def _image(page: OldPage, col3: lxml.html.HtmlElement) -> None:
+def _image(page: OldPage, col3: Element) -> None:
     for box in _PICBOX(col3):
         img = next(box.iter("img"), None)
         if img is None:
@@ -173,7 +178,7 @@ def _author_line(line: str) -> list[str] | None:
     return None
 
 
-def read(body: lxml.html.HtmlElement | None, long_texts: list) -> OldPage:
+def read(body: Element | None, long_texts: list) -> OldPage:
     """Read the old layout (the caller has checked recognize())."""
     page = OldPage()
     col3 = None

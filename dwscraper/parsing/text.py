@@ -9,21 +9,21 @@ module decides *what in it* is text.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import lxml.etree as etree
-import lxml.html
 
-from dwscraper.normalize import clean_line
+from dwscraper.parsing.document import Element
+
+_STRING = etree.XPath("string()")
 
 HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
 PROSE_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "pre"})
 # Elements inside a prose block that are never prose (captions, credits, ads, embeds).
-_DROP_INSIDE = etree.XPath(
-    ".//figure | .//figcaption | .//small[contains(concat(' ', normalize-space(@class), ' '),"
-    " ' copyright ')] | .//*[contains(concat(' ', normalize-space(@class), ' '), ' rich-text-ad ')]"
-    " | .//*[contains(concat(' ', normalize-space(@class), ' '), ' advertisement ')]"
-    " | .//button | .//input | .//select | .//textarea | .//form"
+_NON_PROSE_TAGS = frozenset(
+    {"figure", "figcaption", "button", "input", "select", "textarea", "form"}
 )
+_NON_PROSE_CLASSES = frozenset({"copyright", "rich-text-ad", "advertisement", "advertise"})
 _LINKS = etree.XPath(".//a")
 _NON_LINK_TEXT = etree.XPath(".//text()[not(ancestor::a)]")
 _HAS_MEDIA = etree.XPath("boolean(.//img | .//picture | .//figure | .//video | .//audio)")
@@ -71,24 +71,67 @@ CLUTTER_LINE_RE = re.compile(
 )
 
 
-def has_class(el: lxml.html.HtmlElement, token: str) -> bool:
+def clean_line(value: str | None) -> str | None:
+    """normalize.clean_line, fast path: same result (NFC, one space, no zero-width space)."""
+    if value is None:
+        return None
+    if "\u200b" in value:
+        value = value.replace("\u200b", "")
+    value = " ".join(value.split())
+    if not value.isascii() and not unicodedata.is_normalized("NFC", value):
+        value = " ".join(unicodedata.normalize("NFC", value).split())
+    return value or None
+
+
+def raw_text(el: Element) -> str:
+    """All text under an element (the tree holds no script/style any more)."""
+    return str(_STRING(el))
+
+
+def drop(el: Element) -> None:
+    """Remove an element but keep its tail text in place."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = el.tail
+    if tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
+def has_class(el: Element, token: str) -> bool:
     """Class-token test (never a substring match: 'rich-text-ad' is not 'rich-text')."""
     return token in (el.get("class") or "").split()
 
 
-def element_text(el: lxml.html.HtmlElement) -> str | None:
+def element_text(el: Element) -> str | None:
     """One clean line of an element's visible text (scripts are already gone from the tree)."""
-    return clean_line(el.text_content())
+    return clean_line(raw_text(el))
 
 
-def _drop_non_prose(el: lxml.html.HtmlElement) -> None:
-    for bad in _DROP_INSIDE(el):
-        parent = bad.getparent()
-        if parent is not None:
-            bad.drop_tree()
+def _drop_non_prose(el: Element) -> None:
+    """Drop captions, credits, ads and form controls inside a block (one walk, no XPath)."""
+    bad = []
+    for sub in el.iterdescendants():
+        tag = sub.tag
+        if not isinstance(tag, str):
+            continue
+        if tag in _NON_PROSE_TAGS:
+            bad.append(sub)
+            continue
+        cls = sub.get("class")
+        if cls and _NON_PROSE_CLASSES.intersection(cls.split()):
+            bad.append(sub)
+    for sub in bad:
+        if not any(anc in bad for anc in sub.iterancestors()):
+            drop(sub)
 
 
-def is_read_more(el: lxml.html.HtmlElement, text: str) -> bool:
+def is_read_more(el: Element, text: str) -> bool:
     """'Read more: <a>Other story</a>' and its localized forms: a link, not prose."""
     if _READ_MORE_RE.match(text):
         return True
@@ -104,27 +147,27 @@ def is_read_more(el: lxml.html.HtmlElement, text: str) -> bool:
     )
 
 
-def is_promo(el: lxml.html.HtmlElement, text: str) -> bool:
+def is_promo(el: Element, text: str) -> bool:
     """A paragraph that is one promotional link (newsletter sign-up, 'icon' teaser link)."""
     links = _LINKS(el)
     if len(links) != 1:
         return False
     a = links[0]
-    if clean_line(a.text_content()) != text:
+    if clean_line(raw_text(a)) != text:
         return False
     href = (a.get("href") or "").lower()
     return has_class(a, "icon") or "newsletter" in href
 
 
-def block_lines(el: lxml.html.HtmlElement) -> list[str]:
+def block_lines(el: Element) -> list[str]:
     """The prose lines of one block element: a paragraph/heading is one line, a list one
     line per item. Captions, credits and ads inside the block are dropped first."""
     _drop_non_prose(el)
     tag = el.tag
     if tag in ("ul", "ol"):
-        lines = [clean_line(li.text_content()) for li in el.iterchildren("li")]
+        lines = [clean_line(raw_text(li)) for li in el.iterchildren("li")]
         return [line for line in lines if line]
-    if tag == "blockquote" and not (el.text_content() or "").strip():
+    if tag == "blockquote" and not (raw_text(el) or "").strip():
         return []
     # <br> splits a paragraph into lines only when the page uses it as a separator.
     text = element_text(el)
@@ -137,12 +180,12 @@ def block_lines(el: lxml.html.HtmlElement) -> list[str]:
     return [text]
 
 
-def _is_embed_container(el: lxml.html.HtmlElement) -> bool:
+def _is_embed_container(el: Element) -> bool:
     cls = (el.get("class") or "") + " " + (el.get("id") or "")
     return bool(_EMBED_CLASS_RE.search(cls)) or _HAS_MEDIA(el)
 
 
-def container_blocks(container: lxml.html.HtmlElement, depth: int = 0) -> list[str]:
+def container_blocks(container: Element, depth: int = 0) -> list[str]:
     """Prose blocks of a body container in document order.
 
     Block children (p, h2, lists, quotes) give their lines; runs of bare text and inline
@@ -175,7 +218,7 @@ def container_blocks(container: lxml.html.HtmlElement, depth: int = 0) -> list[s
         if tag in INLINE_TAGS:
             if not has_class(child, "rich-text-ad"):
                 _drop_non_prose(child)
-                run.append(child.text_content())
+                run.append(raw_text(child))
         elif tag in PROSE_TAGS:
             flush()
             if not _is_embed_block(child):
@@ -190,7 +233,7 @@ def container_blocks(container: lxml.html.HtmlElement, depth: int = 0) -> list[s
     return out
 
 
-def _is_embed_block(el: lxml.html.HtmlElement) -> bool:
+def _is_embed_block(el: Element) -> bool:
     """Tweets and other embeds DW writes as <blockquote class="tweet embed" data-id=..>."""
     if el.tag != "blockquote":
         return False
