@@ -392,11 +392,8 @@ class RunStateExtension:
         st = self.stats.get_stats()
         out: dict[str, int] = {}
         for k, v in st.items():
-            if k.startswith("dwscraper/skipped/"):
-                out[k.rsplit("/", 1)[1]] = out.get(k.rsplit("/", 1)[1], 0) + int(v)
-            elif k.startswith("dwscraper/dropped/"):
-                r = k.rsplit("/", 1)[1]
-                out[f"dropped_{r}"] = out.get(f"dropped_{r}", 0) + int(v)
+            if k.startswith("dwscraper/skipped/"):  # the ledger's one count per URL
+                out[k.rsplit("/", 1)[1]] = int(v)
         filtered = int(st.get(f"dwscraper/discovery/{FILTER_REASON}", 0))
         if filtered:
             out[FILTER_REASON] = filtered

@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
+import lxml.html
 import pytest
 from dwsite import REPO, DWSite, crawl_command, run_crawl
 
@@ -295,13 +296,23 @@ def test_nothing_listening_exits_non_zero(tmp_path):
     assert result.returncode == EXIT_NO_SOURCE, result.log[-3000:]
 
 
+def _without_body(page: str) -> str:
+    """The page after a redesign the readers do not know: article body and teaser gone."""
+    doc = lxml.html.fromstring(page)
+    for el in doc.cssselect(".rich-text, .longText, p.intro, header > p, script"):
+        el.drop_tree()
+    return lxml.html.tostring(doc, encoding="unicode")
+
+
 def test_all_pages_losing_their_body_exits_non_zero(dwsite, tmp_path):
     for art in dwsite.articles.values():
-        art.paragraphs = []
+        page = _without_body(art.html()).encode()
+        dwsite.routes[art.path] = (200, {"Content-Type": "text/html; charset=utf-8"}, page)
     result = run_crawl(dwsite, tmp_path, *LANGS)
     assert result.returncode == EXIT_EMPTY, result.log[-3000:]
     s = summary(tmp_path)
     assert "empty_ratio" in s["problems"] and s["empty_ratio"] > 0.2
+    assert s["pages"]["fetched"] >= 5
 
 
 def test_unwritable_output_exits_non_zero(dwsite, tmp_path):

@@ -39,27 +39,40 @@ class Command(ScrapyCrawlCommand):
         """Shown by `scrapy -h`."""
         return "Run a spider (one run at a time; exit code reports the run's outcome)"
 
-    def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        """Lock, crawl, then set self.exitcode from the run's outcome."""
-        if len(args) < 1:
-            raise UsageError
-        if len(args) > 1:
-            raise UsageError("running 'scrapy crawl' with more than one spider is not supported")
-        assert self.settings is not None and self.crawler_process is not None
+    lock: runlock.RunLock | None = None
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        """Take the run lock as soon as -s settings are known, before Scrapy logs anything.
+
+        A refused run prints exactly one line and exits EXIT_LOCKED; Scrapy's start-up
+        (logging set-up, reactor) has not happened yet at this point.
+        """
+        super().process_options(args, opts)
+        assert self.settings is not None
         state_path = self.settings.get("DW_STATE_PATH")
-        lock: runlock.RunLock | None = None
-        if state_path:
-            try:
-                lock = runlock.acquire(runlock.lock_path_for(state_path))
-            except runlock.RunLockBusy as exc:
-                print(f"dwscraper: {exc}; not starting", file=sys.stderr, flush=True)
-                self.exitcode = EXIT_LOCKED
-                return
+        if not state_path:
+            return
         try:
+            self.lock = runlock.acquire(runlock.lock_path_for(state_path))
+        except runlock.RunLockBusy as exc:
+            print(f"dwscraper: {exc}; not starting", file=sys.stderr, flush=True)
+            sys.exit(EXIT_LOCKED)
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        """Crawl, then set self.exitcode from the run's outcome; free the lock."""
+        try:
+            if len(args) < 1:
+                raise UsageError
+            if len(args) > 1:
+                raise UsageError(
+                    "running 'scrapy crawl' with more than one spider is not supported"
+                )
+            assert self.crawler_process is not None
             crawler = self._create_crawler(args[0])
             self.crawler_process.crawl(crawler, **opts.spargs)
             self.crawler_process.start()
             self.exitcode = exit_code(crawler, self.crawler_process.bootstrap_failed)
         finally:
-            if lock is not None:
-                runlock.release(lock)
+            if self.lock is not None:
+                runlock.release(self.lock)
+                self.lock = None
