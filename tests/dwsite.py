@@ -737,7 +737,8 @@ class DWSite:
         self.delay = 0.0
         self.delays: dict[str, float] = {}
         self.extra_news_urls: dict[str, list[str]] = {}
-        self.log: list[str] = []
+        self.log: list[str] = []  # request paths (with query), in arrival order
+        self.statuses: list[tuple[str, int]] = []  # (path, status) once answered
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -832,10 +833,23 @@ class DWSite:
         with self._lock:
             self.log.append(path)
 
+    def record_status(self, path: str, status: int) -> None:
+        with self._lock:
+            self.statuses.append((path, status))
+
     def clear_log(self) -> None:
         """Forget the requests served so far (call between runs)."""
         with self._lock:
             self.log.clear()
+            self.statuses.clear()
+
+    def fetches_of(self, cid: str) -> list[str]:
+        """Paths of requests for content id cid answered with the page itself (not a redirect)."""
+        with self._lock:
+            return [
+                p for p, st in self.statuses
+                if st not in (301, 302, 307, 308) and p.split("?", 1)[0].endswith("/" + cid)
+            ]  # fmt: skip
 
     def requested(self, needle: str) -> list[str]:
         """Logged request paths containing needle."""
@@ -929,6 +943,7 @@ class _Handler(BaseHTTPRequestHandler):
             status, headers, body = site.respond(self)
         except Exception as exc:  # a broken route is a 500, not a hung test
             status, headers, body = 500, {}, repr(exc).encode()
+        site.record_status(self.path, status)
         try:
             self.send_response(status)
             for k, v in headers.items():
@@ -958,7 +973,7 @@ def default_articles() -> list[Article]:
         make_article(
             1002, "en", "old", "Copper museum reopens after renovation",
             published=t - timedelta(hours=3), authors=["Tomas Okafor"],
-            editors=["ab"], agencies=["dpa"],
+            editors=["ab", "jsi"], agencies=["dpa"],
         ),
         # en, disallowed by robots.txt: must never be requested.
         make_article(
