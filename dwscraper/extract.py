@@ -2,7 +2,8 @@
 
     python -m dwscraper.extract FILE... [--url URL]
 
-Each FILE gives one line of JSON on stdout, in the order given. The page URL is --url when
+Each FILE gives one line of JSON on stdout, in the order given; a WARC file (a crawl's
+output/warc/*.warc.gz) gives one line per archived content page. The page URL is --url when
 given, else the page's own canonical link. A file that cannot be read prints one line on
 stderr and makes the exit status 2; the other files are still extracted.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from dwscraper.parsing import parse_article
 from dwscraper.record import ordered
+from dwscraper.warc import WarcReadError, extract_archived, is_warc
 
 
 class InputError(Exception):
@@ -47,6 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     status = 0
     for path in args.files:
+        if is_warc(path):  # a crawl's WARC: one line per archived content page
+            try:
+                for rec in extract_archived(path):
+                    sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            except WarcReadError as exc:
+                print(f"dwscraper.extract: {exc}", file=sys.stderr)
+                status = 2
+            continue
         try:
             record = extract_file(path, args.url)
         except InputError as exc:

@@ -30,7 +30,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from dwscraper.urls import is_content_url
+from dwscraper.urls import canonical_url, is_content_url
 
 logger = logging.getLogger(__name__)
 
@@ -508,3 +508,44 @@ def iter_archived_pages(
         else:
             resp.meta = meta.get(resp.record_id, {})
             yield resp
+
+
+def is_warc(path: str | os.PathLike[str]) -> bool:
+    """True when the file is a WARC (plain or gzipped), judged by its first bytes."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    if head[:2] == b"\x1f\x8b":
+        try:
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head)
+        except zlib.error:
+            return False
+    return head.startswith(b"WARC/")
+
+
+def extract_archived(
+    path: str | os.PathLike[str], stats: dict[str, int] | None = None
+) -> Iterator[dict[str, Any]]:
+    """parse_article over a WARC's content pages: one public record each, in file order.
+
+    For `python -m dwscraper.extract FILE.warc.gz`: the parser alone (no pipelines), with
+    the archived URL, fetched_at = WARC-Date and the record's WARC provenance. A page the
+    parser fails on is counted in stats["parse_error"] and skipped.
+    """
+    from dwscraper.parsing import parse_article
+    from dwscraper.record import ordered
+
+    stats = stats if stats is not None else {}
+    for page in iter_archived_pages(path, stats):
+        try:
+            rec = parse_article(page.body, canonical_url(page.url))
+        except Exception:
+            stats["parse_error"] = stats.get("parse_error", 0) + 1
+            logger.warning("%s: parser failed on %s", path, page.url)
+            continue
+        rec["fetched_at"] = page.warc_date or None
+        rec["warc_file"] = page.warc_file
+        rec["warc_record_id"] = page.record_id
+        yield ordered(rec)

@@ -20,6 +20,7 @@ from dwscraper.warc import (
     FETCHED_URI_HEADER,
     RotatingWarcWriter,
     WarcReadError,
+    is_warc,
     iter_archived_pages,
     iter_responses,
     read_metadata,
@@ -231,6 +232,21 @@ def test_file_cut_anywhere_reads_up_to_last_whole_record(tmp_path):
     stats = {}
     assert len(list(iter_archived_pages(cut_file, stats))) == 3
     assert stats["truncated"] == 1
+
+
+def test_is_warc_by_content_not_name(tmp_path):
+    w = RotatingWarcWriter(tmp_path / "w", START)
+    write_page(w, 1)
+    w.close()
+    renamed = tmp_path / "archive.bin"
+    renamed.write_bytes(w.files[0].read_bytes())
+    plain = tmp_path / "plain.warc"
+    plain.write_bytes(gzip.decompress(w.files[0].read_bytes()))
+    html = tmp_path / "page.warc.gz"
+    html.write_bytes(gzip.compress(PAGE))
+    assert is_warc(w.files[0]) and is_warc(renamed) and is_warc(plain)
+    assert not is_warc(html) and not is_warc(tmp_path / "missing")
+    assert [p.body for p in iter_archived_pages(plain)] == [PAGE]
 
 
 def test_unreadable_files_raise_one_error(tmp_path):

@@ -130,12 +130,15 @@ def test_extract_reads_a_warc(first_run):
         timeout=120,
         check=False,
     )
-    extract_py = REPO / "dwscraper" / "extract.py"
-    if not extract_py.exists() or "iter_archived_pages" not in extract_py.read_text():
-        pytest.skip("dwscraper.extract does not read WARC files yet")
     assert proc.returncode == 0, proc.stderr
     recs = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     assert sorted(r["id"] for r in recs) == sorted(r["id"] for r in result.records)
+    crawled = {r["id"]: r for r in result.records}
+    for rec in recs:  # the parser alone, plus the WARC provenance
+        assert rec["title"] == crawled[rec["id"]]["title"]
+        assert rec["text"] == crawled[rec["id"]]["text"]
+        assert rec["warc_record_id"] == crawled[rec["id"]]["warc_record_id"]
+        assert rec["fetched_at"] == crawled[rec["id"]]["fetched_at"]
 
 
 def test_rollover_and_reextract_across_files(dwsite, tmp_path):
