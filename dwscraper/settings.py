@@ -10,6 +10,9 @@ NEWSPIDER_MODULE = "dwscraper.spiders"
 # --- Where DW lives (tests point these at a local server) ---------------------------------
 DW_BASE_URL = "https://www.dw.com"
 DW_RSS_URL = "https://rss.dw.com"
+DW_SITEMAP_MAX_DEPTH = 3  # sitemap index -> child nesting followed at most this deep
+DW_SOURCE_MAXSIZE = 50 * 1024 * 1024  # a sitemap/feed (after gunzip) larger than this is refused
+DW_VALIDATE_SCHEMA = True  # check every record against dwscraper/record.schema.json
 
 # --- Output --------------------------------------------------------------------------------
 DW_OUTPUT_DIR = "output"  # empty string: write no dw-<run>.jsonl (use -O/-o feeds instead)
