@@ -13,6 +13,7 @@ Three measurements, printed as one table and written to benchmarks/RESULTS.md:
 
 Not part of `make test`: timings belong here, never in assertions.
 Usage: python benchmarks/bench.py [--pages N] [--rounds R] [--skip-crawl] [--profile]
+       [--profile-crawl] (see --help)
 """
 
 from __future__ import annotations
@@ -413,6 +414,9 @@ class MirrorServer:
 # --------------------------------------------------------------------------------------------
 
 
+EXTRA_SETTINGS: dict[str, str] = {}  # --set NAME=VALUE, for experiments
+
+
 def scrapy_cmd(server: MirrorServer, workdir: Path, timeout: int) -> list[str]:
     """`scrapy crawl dw` against the mirror: concurrency 32, throttling off, pipelines on."""
     scrapy = Path(sys.executable).parent / "scrapy"
@@ -430,6 +434,7 @@ def scrapy_cmd(server: MirrorServer, workdir: Path, timeout: int) -> list[str]:
         "LOG_LEVEL": "INFO",
         "LOG_FILE": str(workdir / "crawl.log"),
         "CLOSESPIDER_TIMEOUT": str(timeout),
+        **EXTRA_SETTINGS,
     }
     cmd += ["crawl", "dw", "-a", "mode=archive", "-a", "lang=" + ",".join(server.langs)]
     for k, v in sets.items():
@@ -453,6 +458,7 @@ def baseline_cmd(server: MirrorServer, workdir: Path, timeout: int) -> list[str]
         "LOG_LEVEL": "INFO",
         "LOG_FILE": str(workdir / "crawl.log"),
         "CLOSESPIDER_TIMEOUT": str(timeout),
+        **EXTRA_SETTINGS,
     }
     for k, v in sets.items():
         cmd += ["-s", f"{k}={v}"]
@@ -465,11 +471,14 @@ def run_crawl(
     timeout: int,
     marks: tuple[int, ...] = (),
     baseline: bool = False,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     """Run one crawl; sample its RSS (psutil, 20 Hz) against the server's article count."""
     import psutil
 
     before = server.counts()
+    out_dir = workdir / "output"
+    old_files = set(out_dir.glob("*.jsonl*")) if out_dir.is_dir() else set()
     log = workdir / "crawl.log"
     with contextlib.suppress(FileNotFoundError):
         log.unlink()
@@ -479,6 +488,8 @@ def run_crawl(
     else:
         env = dict(os.environ, PYTHONPATH=str(ROOT), SCRAPY_SETTINGS_MODULE="dwscraper.settings")
         cmd, cwd = scrapy_cmd(server, workdir, timeout), ROOT
+    if profile is not None:
+        cmd = [sys.executable, "-m", "cProfile", "-o", str(profile), *cmd]
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -489,6 +500,7 @@ def run_crawl(
         text=True,
     )
     samples: list[tuple[float, int, int]] = []  # (t, articles served, rss)
+    cpu = [0.0]  # user+system seconds of the crawl process, last sample
     stop = threading.Event()
 
     def sample() -> None:
@@ -500,6 +512,8 @@ def run_crawl(
             try:
                 rss = p.memory_info().rss
                 rss += sum(c.memory_info().rss for c in p.children(recursive=True))
+                ct = p.cpu_times()
+                cpu[0] = ct.user + ct.system
             except psutil.Error:
                 return
             served = server.counters[C_ARTICLE] - before["article"]
@@ -518,9 +532,8 @@ def run_crawl(
     th.join()
     after = server.counts()
     reqs = {k: after[k] - before[k] for k in after}
-    out_dir = workdir / "output"
-    records = 0
-    for f in list(out_dir.glob("*.jsonl")) + list(out_dir.glob("*.part")):
+    records = 0  # lines in the output files this run created
+    for f in set(out_dir.glob("*.jsonl*")) - old_files:
         with f.open("rb") as fh:
             records += sum(1 for _ in fh)
     first = next((t for t, s, _ in samples if s > 0), None)
@@ -532,6 +545,7 @@ def run_crawl(
     return {
         "rc": proc.returncode,
         "wall": wall,
+        "cpu": cpu[0],
         "requests": reqs,
         "records": records,
         "peak_rss": max((r for *_, r in samples), default=0),
@@ -624,6 +638,9 @@ def report(
         "",
         "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         "",
+        f"Load average at the end (other work on the machine skews wall times): "
+        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        "",
         "| benchmark | metric | value | target | met |",
         "|---|---|---|---|---|",
     ]
@@ -651,6 +668,10 @@ def report(
         row(f"| | article pages fetched / records written | {got:,} / {crawl['records']:,} | "
             f"{n:,} / {n:,} | {_ok(got == n and crawl['records'] == n)} |")  # fmt: skip
         row(f"| | wall time, exit code | {crawl['wall']:.1f} s, {crawl['rc']} | | |")
+        row(
+            f"| | crawl process CPU per page (user+sys, load-independent) | "
+            f"{crawl['cpu'] * 1000 / max(got, 1):.2f} ms | <= 6.7 ms for 150/s | |"
+        )
         peak = crawl["peak_rss"] / MB
         row(f"| | peak RSS | {peak:.0f} MB | <= 250 MB | {_ok(peak <= 250)} |")
         a, b = crawl["rss_at"].get(2000), crawl["rss_at"].get(n)
@@ -669,7 +690,9 @@ def report(
         pps = base["requests"]["article"] / base["wall"] if base["wall"] else 0
         row(
             f"| | reference: Scrapy alone (sitemap spider, no extraction, no pipelines), "
-            f"pages/s end to end; peak RSS | {pps:.0f}; {base['peak_rss'] / MB:.0f} MB | | |"
+            f"pages/s end to end; CPU per page; peak RSS | {pps:.0f}; "
+            f"{base['cpu'] * 1000 / max(base['requests']['article'], 1):.2f} ms; "
+            f"{base['peak_rss'] / MB:.0f} MB | | |"
         )
     if noop:
         r = noop["requests"]
@@ -746,6 +769,24 @@ def profile_extraction(top: int) -> None:
     pstats.Stats(prof).sort_stats("tottime").print_stats(top)
 
 
+def profile_crawl(n: int, timeout: int, top: int) -> None:
+    """cProfile of one `scrapy crawl dw` over n pages (for finding hot spots)."""
+    import pstats
+
+    server = MirrorServer(n)
+    workdir = Path(tempfile.mkdtemp(prefix="dwbench-prof-"))
+    prof = workdir / "crawl.prof"
+    try:
+        res = run_crawl(server, workdir, timeout, profile=prof)
+        print(f"crawl: {res['requests']}, {res['wall']:.1f} s, rc {res['rc']}")
+        stats = pstats.Stats(str(prof))
+        stats.sort_stats("cumulative").print_stats(top)
+        stats.sort_stats("tottime").print_stats(top)
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pages", type=int, default=10_000, help="generated pages to crawl")
@@ -756,9 +797,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-baseline", action="store_true", help="skip the Scrapy-alone crawl")
     ap.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
     ap.add_argument("--profile", action="store_true", help="cProfile parse_article and exit")
+    ap.add_argument("--profile-crawl", action="store_true", help="cProfile a crawl and exit")
+    ap.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="extra -s for crawls"
+    )
     args = ap.parse_args(argv)
+    for kv in args.set:
+        k, _, v = kv.partition("=")
+        EXTRA_SETTINGS[k] = v
     if args.profile:
         profile_extraction(40)
+        return 0
+    if args.profile_crawl:
+        profile_crawl(args.pages, args.crawl_timeout, 60)
         return 0
     t0 = time.perf_counter()
     ext = None if args.skip_extraction else bench_extraction(args.rounds)
