@@ -348,13 +348,14 @@ _READ_ERRORS = (ArchiveLoadFailed, EOFError, zlib.error, OSError, ValueError, At
 
 
 def _iter_whole_records(
-    path: str | os.PathLike[str], stats: dict[str, int]
+    path: str | os.PathLike[str], stats: dict[str, int], parse_http: bool = True
 ) -> Iterator[tuple[Any, bytes]]:
     """(warcio record, its raw payload) for every whole record of a WARC, in file order.
 
     A record cut short (a killed run) ends the iteration and counts 'truncated': it is
     never yielded, so no half page ever looks like a page. Raises WarcReadError when the
-    file cannot be opened or its first record cannot be read (not a WARC).
+    file cannot be opened or its first record cannot be read (not a WARC). Without
+    parse_http the HTTP headers stay in the payload (cheaper when only WARC headers matter).
     """
     fh = _open_archive(path)
     seen = 0
@@ -363,7 +364,7 @@ def _iter_whole_records(
     try:
         gz = fh.read(2) == b"\x1f\x8b"
         fh.seek(0)
-        it = ArchiveIterator(fh)
+        it = ArchiveIterator(fh, no_record_parse=not parse_http)
         records = iter(it)
         while True:
             try:
@@ -451,7 +452,7 @@ def read_metadata(paths: Iterable[str | os.PathLike[str]]) -> dict[str, dict[str
     """
     found: dict[str, dict[str, Any]] = {}
     for path in paths:
-        for rec, raw in _iter_whole_records(path, {}):
+        for rec, raw in _iter_whole_records(path, {}, parse_http=False):
             if rec.rec_type != "metadata":
                 continue
             ctype = rec.rec_headers.get_header("Content-Type") or ""
