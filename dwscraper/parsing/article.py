@@ -210,13 +210,17 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
             extractor = "fallback"
             blocks = text.split("\n\n")
             topics = meta.kicker or keywords
+            section = meta.section
             image["caption"] = meta.image_alt
 
     rec["title"] = clean_line(title) or clean_line(meta.title) or meta.title_from_meta
     if not rec["title"] and doc.root is not None:
         t = doc.root.find(".//title")
         rec["title"] = strip_title_suffix(clean_line(raw_text(t))) if t is not None else None
-    teaser = clean_line(teaser) or (clean_line(meta.teaser) if extractor == "dw-new" else None)
+    if not teaser and extractor == "dw-new":
+        # DW's APOLLO teaser, else its og:description / JSON-LD description (the same text).
+        teaser = meta.teaser or meta.description
+    teaser = clean_line(teaser)
     blocks = _dedupe_teaser([b for b in blocks if b], teaser, rec["title"])
     # Blocks are clean lines already: joining them is normalize.clean_text's result.
     text = join_blocks(blocks)

@@ -109,6 +109,7 @@ class Meta:
     apollo_text: str | None = None
     ld_type: str | None = None
     apollo_loaded: bool = False
+    section: str | None = None
 
 
 def _load_ld(doc: Doc) -> dict[str, Any] | None:
@@ -219,6 +220,7 @@ def read_meta(doc: Doc, numeric_id: str | None) -> Meta:
         meta.image_url = _image_url(ld.get("image")) or _image_url(ld.get("thumbnailUrl"))
         meta.keywords = _keywords(ld.get("keywords"))
         meta.description = as_str(ld.get("description"))
+        meta.section = next((as_str(s) for s in as_list(ld.get("articleSection"))), None)
         main = ld.get("mainEntityOfPage")
         if isinstance(main, dict):
             meta.canonical = as_str(main.get("@id"))
@@ -237,6 +239,7 @@ def read_meta(doc: Doc, numeric_id: str | None) -> Meta:
         "article:published_time", "date", "dc.date", "dcterms.created", "pubdate"
     )
     meta.modified = meta.modified or doc.meta("article:modified_time", "og:updated_time")
+    meta.section = meta.section or doc.meta("article:section")
     og_image = doc.meta("og:image", "twitter:image", "og:image:url")
     if og_image:
         # og:image is the lead image at a real size (DW writes _6.jpg there): prefer it.

@@ -152,6 +152,7 @@ class _Nodes:
     copy: Element | None = None
     share: Element | None = None
     galleries: list[Element] = field(default_factory=list)
+    teaser: Element | None = None
 
 
 def _walk(article: Element) -> _Nodes:
@@ -187,6 +188,8 @@ def _walk(article: Element) -> _Nodes:
             nodes.copy = el
         elif "gallery" in tokens or "image-gallery" in tokens:
             nodes.galleries.append(el)
+        elif "teaser-text" in tokens and nodes.teaser is None and tag == "p":
+            nodes.teaser = el
     return nodes
 
 
@@ -223,6 +226,9 @@ def read(article: Element, page_type: str | None) -> NewPage:
             if has_class(p, "teaser-text") or p.getparent() is header:
                 page.teaser = element_text(p)
                 break
+    if page.teaser is None and nodes.teaser is not None:
+        # Video and audio pages put the description below the player, outside the header.
+        page.teaser = element_text(nodes.teaser)
     riches = [r for r in nodes.riches if not _inside(r, nodes.riches)]
     galleries = nodes.galleries if page_type == "gallery" else []
     lead = None
@@ -248,15 +254,13 @@ def read(article: Element, page_type: str | None) -> NewPage:
         for rich in riches:
             blocks.extend(container_blocks(rich))
         if page_type == "gallery":
-            captions = gallery_captions(article, [lead] if lead is not None else [], galleries)
-            if galleries and not page.image_url:
+            if galleries and lead is None:
                 first = next(galleries[0].iter("figure"), None)
                 if first is not None:
-                    img = next(first.iter("img"), None)
-                    if img is not None:
-                        page.image_url = img.get("data-url") or img.get("src")
-                    page.image_caption = captions[0] if captions else None
-            blocks.extend(captions)
+                    page.image_url, page.image_caption, page.image_credit = _figure(first)
+            blocks.extend(
+                gallery_captions(article, [lead] if lead is not None else [], galleries)
+            )
     page.blocks, page.signature = split_signature(blocks)
     return page
 

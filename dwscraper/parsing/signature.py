@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass, field
 
 # Initials: lowercase-ish letter groups joined by "/" ("rc/msh", "dj/jj", "ai/kle").
-_INITIALS = r"(?P<ini>\w{1,6}(?:\s*/\s*\w{0,6}){1,4})"
+_INITIALS = r"(?P<ini>[\w.]{1,8}(?:\s*/\s*[\w.]{0,8}){1,4})"
+# One editor's initials: letters (and dots, "s.h"), lowercase when written in Latin script.
+_INITIAL_RE = re.compile(r"^[^\W\d_](?:[^\W\d_]|\.){0,7}$")
 _AGENCIES = r"\((?P<ag>[^()\n]{1,120})\)"
 _SIGNATURE_RE = re.compile(rf"^(?:{_INITIALS}\s*)?(?:{_AGENCIES})?\s*\.?$")
 _AGENCY_TOKEN_RE = re.compile(r"^[\w.&\- ]{1,30}$")
@@ -49,8 +51,11 @@ def parse_signature(line: str | None) -> Signature | None:
         initials = m.group("ini") or ""
         agencies_raw = m.group("ag") or ""
         editors = [t for t in re.split(r"\s*/\s*", initials) if t]
-        # Initials are short lowercase letter groups; "2022/2023" or "Ja/Nein" are not.
-        if editors and not all(e.isalpha() and e.islower() for e in editors):
+        # Initials are short letter groups, lowercase in Latin script; "2022/2023" and
+        # "Ja/Nein" are not initials.
+        if editors and not all(
+            _INITIAL_RE.match(e) and (e.islower() or not e.isascii()) for e in editors
+        ):
             return None
         agencies = _tokens(agencies_raw) if agencies_raw else []
         if agencies_raw and not all(_AGENCY_TOKEN_RE.match(a) for a in agencies):
