@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 
 from lxml import etree
@@ -148,6 +149,15 @@ def _date(value: str | None) -> str | None:
         try:
             dt = datetime.fromisoformat(value)
         except ValueError:
+            pass
+        else:
+            if dt.tzinfo is None:
+                dt = dt.replace(tzinfo=UTC)
+            return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value[:3].isalpha() and value[3:4] == ",":  # RSS pubDate (RFC 822): stdlib, fast
+        try:
+            dt = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
             pass
         else:
             if dt.tzinfo is None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -71,10 +72,15 @@ class Recovery:
     ids: list[str] = field(default_factory=list)
 
 
+_NORMALIZED_RE = re.compile(r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}Z)?")
+
+
 def normalize_date(value: Any) -> str | None:
     """A sitemap/feed date as RFC 3339 UTC or YYYY-MM-DD (comparable as strings), or None."""
     if value in (None, ""):
         return None
+    if isinstance(value, str) and _NORMALIZED_RE.fullmatch(value):
+        return value  # the spider's sources are normalized already: skip dateutil
     try:
         return to_rfc3339(value)
     except (ValueError, TypeError, OverflowError):
