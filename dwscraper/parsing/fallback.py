@@ -12,9 +12,13 @@ import lxml.etree as etree
 import trafilatura
 
 from dwscraper.parsing.document import Doc, Element
-from dwscraper.parsing.text import clean_fallback_text, raw_text
+from dwscraper.parsing.text import clean_fallback_text, raw_text, word_count
 
 log = logging.getLogger(__name__)
+
+_FURNITURE = ("nav", "footer", "aside", "form", "button", "select", "dialog")
+# Fewer words than this is navigation or a stub, not an article's text.
+MIN_WORDS = 12
 
 
 def best_subtree(doc: Doc) -> Element | None:
@@ -47,4 +51,7 @@ def extract(doc: Doc, url: str | None, drop: tuple[str | None, ...] = ()) -> str
     text = getattr(result, "text", None) if result is not None else None
     if isinstance(result, dict):
         text = result.get("text")
-    return clean_fallback_text(text, drop)
+    text = clean_fallback_text(text, drop)
+    if not text or word_count(text) < MIN_WORDS:
+        return None
+    return text

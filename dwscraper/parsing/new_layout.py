@@ -258,9 +258,7 @@ def read(article: Element, page_type: str | None) -> NewPage:
                 first = next(galleries[0].iter("figure"), None)
                 if first is not None:
                     page.image_url, page.image_caption, page.image_credit = _figure(first)
-            blocks.extend(
-                gallery_captions(article, [lead] if lead is not None else [], galleries)
-            )
+            blocks.extend(gallery_captions(article, [lead] if lead is not None else [], galleries))
     page.blocks, page.signature = split_signature(blocks)
     return page
 

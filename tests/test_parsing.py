@@ -1,0 +1,309 @@
+"""parse_article's contract: pure, total, charset-safe, no script text, people-only authors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dwscraper.parsing import parse_article
+from dwscraper.parsing.metadata import strip_title_suffix
+from dwscraper.parsing.signature import parse_signature
+from dwscraper.parsing.text import word_count
+from dwscraper.record import FIELDS, ordered
+
+ROOT = Path(__file__).resolve().parents[1]
+URL = "https://www.dw.com/en/some-story/a-70000099"
+
+
+def new_page(body: str = "<p>One paragraph of prose.</p>", head: str = "", header: str = "") -> str:
+    """A minimal new-layout page around a rich-text body."""
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">{head}</head><body>
+<article><div class="content-area"><header>
+<div data-tracking-name="content-detail-kicker"><span>World</span></div>
+<h1>A headline</h1>{header}<p class="teaser-text">The teaser.</p></header>
+<div class="rich-text" data-tracking-name="rich-text">{body}</div></div></article>
+</body></html>"""
+
+
+def old_page(body: str, small_list: str = "", lang: str = "de") -> str:
+    """A minimal old-layout page."""
+    return f"""<html lang="{lang}"><head><meta http-equiv="content-type"
+content="text/html; charset=utf-8"></head><body><div id="bodyContent"><div class="col3">
+<h4 class="artikel">Kicker</h4><h1>Old headline</h1><p class="intro">The intro.</p>
+<div class="group"><div class="longText">{body}</div></div>
+<div class="group"><ul class="smallList">{small_list}</ul></div></div></div></body></html>"""
+
+
+def test_parsing_package_does_not_import_scrapy():
+    code = (
+        "import sys\n"
+        "from dwscraper.parsing import parse_article\n"
+        "parse_article(b'<html><body><article><h1>x</h1></article></body></html>',"
+        " 'https://www.dw.com/en/x/a-1')\n"
+        "import dwscraper.extract, dwscraper.evaluate\n"
+        "bad = sorted(m for m in sys.modules if m == 'scrapy' or m.startswith('scrapy.'))\n"
+        "print(bad)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_record_has_every_field_in_order():
+    rec = parse_article(new_page(), URL)
+    assert list(ordered(rec)) == list(FIELDS)
+    assert rec["id"] == "a-70000099"
+    assert rec["text"] == "One paragraph of prose."
+    assert rec["extractor"] == "dw-new"
+
+
+HOSTILE = {
+    "empty bytes": b"",
+    "empty str": "",
+    "whitespace": "   \n\t ",
+    "binary": bytes(range(256)) * 50,
+    "nul bytes": b"<html>\x00<body>\x00<p>x</p></body></html>",
+    "angle soup": "<<<>>><<" * 1000,
+    "deep nesting": "<div>" * 50000 + "<p>deep</p>" + "</div>" * 50000,
+    "deep nesting in body": new_page("<div>" * 5000 + "<p>deep text</p>" + "</div>" * 5000),
+    "huge": new_page("<p>" + "word " * 200 + "</p>" * 1) * 1
+    + ("<p>" + "filler " * 100 + "</p>") * 5000,
+    "xml declaration": '<?xml version="1.0" encoding="utf-8"?>' + new_page(),
+    "only text": "just some words, not html",
+    "json-ld not json": new_page(head='<script type="application/ld+json">{"@type": </script>'),
+    "json-ld wrong types": new_page(
+        head='<script type="application/ld+json">{"@type":"NewsArticle","headline":{"a":1},'
+        '"author":42,"datePublished":"31.02.2024 25:61","dateModified":[1,2],"image":7,'
+        '"keywords":{"x":1},"mainEntityOfPage":5,"inLanguage":["en"]}</script>'
+    ),
+    "json-ld list and graph": new_page(
+        head='<script type="application/ld+json">[1, "x", {"@graph": "nope"}, '
+        '{"@graph": [{"@type": ["NewsArticle"], "author": [null, 3, {"name": 5}, '
+        '{"@type":"Person","name":"Real Person"}]}]}]</script>'
+    ),
+    "apollo truncated": new_page()
+    + '<script>window.__APOLLO_STATE__={"Article:70000099":{"title":"x",</script>',
+    "apollo wrong types": new_page()
+    + '<script>window.__APOLLO_STATE__={"Article:70000099":{"firstPublicationDate":5,'
+    '"persons":"nobody","permaLinkUrl":[1],"thematicFocusCategory":"x","regions(1)":7}}'
+    "</script>",
+    "old layout garbage smallList": old_page(
+        "<p>Text.</p>", "<li><strong></strong></li><li>99.99.9999</li><li><strong>Datum</strong>"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_never_raises_and_returns_a_full_record(name):
+    rec = parse_article(HOSTILE[name], URL)
+    assert set(FIELDS) <= set(rec)
+    assert rec["id"] == "a-70000099"
+    for key in ("authors", "topics", "keywords", "editors", "agencies"):
+        assert isinstance(rec[key], list)
+    assert rec["text"] is None or isinstance(rec["text"], str)
+    json.dumps(ordered(rec))
+
+
+def test_broken_json_ld_costs_fields_not_the_record():
+    rec = parse_article(HOSTILE["json-ld wrong types"], URL)
+    assert rec["text"] == "One paragraph of prose."
+    assert rec["authors"] == []
+    assert rec["published"] is None  # "31.02.2024 25:61" is no date
+    assert rec["modified"] is None
+    assert rec["title"] == "A headline"
+    graph = parse_article(HOSTILE["json-ld list and graph"], URL)
+    assert graph["authors"] == ["Real Person"]
+
+
+def test_non_string_input_is_survived():
+    rec = parse_article(None, URL)  # type: ignore[arg-type]
+    assert rec["text"] is None and rec["_skip_reason"]
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_fuzz_text_never_raises(value):
+    rec = parse_article(value, URL)
+    assert set(FIELDS) <= set(rec)
+
+
+@given(st.binary(max_size=300))
+@settings(max_examples=60, deadline=None)
+def test_fuzz_bytes_never_raises(value):
+    rec = parse_article(b"<html><body><article>" + value, URL)
+    assert set(FIELDS) <= set(rec)
+
+
+def test_script_style_comments_never_reach_text():
+    body = (
+        "<p>Visible one.<script>var secret = 'SCRIPT';</script></p>"
+        "<style>.x{content:'STYLE'}</style><!-- COMMENT -->"
+        "<noscript>NOSCRIPT</noscript><template><p>TEMPLATE</p></template>"
+        "<p>Visible <!-- inline COMMENT2 -->two.</p>"
+    )
+    rec = parse_article(new_page(body), URL)
+    assert rec["text"] == "Visible one.\n\nVisible two."
+    for junk in ("SCRIPT", "STYLE", "COMMENT", "NOSCRIPT", "TEMPLATE"):
+        assert junk not in rec["text"]
+
+
+def test_not_an_article_is_marked_for_the_pipelines():
+    section = (
+        "<html><head><title>World | DW</title></head><body><nav><a href='/en/x'>Home</a>"
+        "</nav></body></html>"
+    )
+    rec = parse_article(section, "https://www.dw.com/en/world/s-1429")
+    assert rec["text"] is None and rec["extractor"] is None
+    assert rec["_skip_reason"] == "no_text"
+    assert parse_article(b"", URL)["_skip_reason"] == "not_html"
+    assert "_skip_reason" not in ordered(rec)
+
+
+@pytest.mark.parametrize(
+    ("raw", "encoding", "expected"),
+    [
+        ("<meta charset='iso-8859-1'>", "cp1252", "Café – 5 €"),
+        ('<meta http-equiv="content-type" content="text/html; charset=windows-1252">', "cp1252",
+         "Café – 5 €"),
+        ("", "cp1252", "Café – 5 €"),  # undeclared and not UTF-8: read as cp1252
+        ("<meta charset='utf-8'>", "utf-8", "Café – 5 €"),
+        ("", "utf-8-sig", "Café – 5 €"),  # BOM
+        ("", "utf-16", "Café – 5 €"),  # BOM
+        ("<meta charset='koi8-r'>", "koi8-r", "Привет мир"),
+    ],
+)  # fmt: skip
+def test_charsets(raw, encoding, expected):
+    html = f"<html><head>{raw}</head><body><article><header><h1>T</h1></header>"
+    html += f"<div class='rich-text'><p>{expected}</p></div></article></body></html>"
+    rec = parse_article(html.encode(encoding), URL)
+    assert rec["text"] == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Russland-Wahl: Nadeschdin – DW – 30.01.2024", "Russland-Wahl: Nadeschdin"),
+        ("Berlin confronts the past | DW | 19.01.2020", "Berlin confronts the past"),
+        ("Harbor town – DW – 03/11/2025", "Harbor town"),
+        ("A title | DW", "A title"),
+        ("Decision – a hard one", "Decision – a hard one"),
+        ("DW", "DW"),
+    ],
+)
+def test_title_suffix(title, expected):
+    assert strip_title_suffix(title) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "editors", "agencies"),
+    [
+        ("rc/msh (AFP, AP, Reuters)", ["rc", "msh"], ["AFP", "AP", "Reuters"]),
+        ("ab/sti (dpa, rtr)", ["ab", "sti"], ["dpa", "rtr"]),
+        ("(dpa, epd)", [], ["dpa", "epd"]),
+        ("kle/se", ["kle", "se"], []),
+        ("Edited by: Wesley Dockery", ["Wesley Dockery"], []),
+        ("س.ح/ع.م (د ب أ، رويترز)", ["س.ح", "ع.م"], ["د ب أ", "رويترز"]),
+    ],
+)
+def test_signature_lines(line, editors, agencies):
+    sig = parse_signature(line)
+    assert sig is not None
+    assert (sig.editors, sig.agencies) == (editors, agencies)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Ja/Nein", "2022/2023", "He said (quietly) no.", "The end.", "Berlin (AFP) - The talks"],
+)
+def test_prose_is_not_a_signature(line):
+    assert parse_signature(line) is None
+
+
+def test_signature_leaves_text_and_fills_fields():
+    rec = parse_article(new_page("<p>Prose.</p><p>rc/msh (AFP, AP, Reuters)</p>"), URL)
+    assert rec["text"] == "Prose."
+    assert rec["editors"] == ["rc", "msh"] and rec["agencies"] == ["AFP", "AP", "Reuters"]
+
+
+def test_authors_are_people_only():
+    head = (
+        '<meta name="author" content="Deutsche Welle (www.dw.com)">'
+        '<script type="application/ld+json">{"@type":"NewsArticle","author":['
+        '{"@type":"Organization","name":"Deutsche Welle"},{"@type":"Person","name":"DW"},'
+        '{"@type":"Person","name":"Ada Lovelace"}]}</script>'
+    )
+    assert parse_article(new_page(head=head), URL)["authors"] == ["Ada Lovelace"]
+    old = old_page("<p>Text.</p>", "<li><strong>Autor</strong> Deutsche Welle</li>")
+    assert parse_article(old, "https://www.dw.com/de/x/a-1")["authors"] == []
+
+
+def test_image_format_template_resolved():
+    head = '<script type="application/ld+json">{"@type":"NewsArticle","image":'
+    head += '["https://static.dw.com/image/123_${formatId}.jpg"]}</script>'
+    rec = parse_article(new_page(head=head), URL)
+    assert rec["image"]["url"] == "https://static.dw.com/image/123_6.jpg"
+
+
+def test_old_layout_dates_in_edition_digits_and_invalid_days():
+    url = "https://www.dw.com/fa-ir/x/a-1"
+    rec = parse_article(old_page("<p>متن</p>", "<li><strong>تاریخ</strong> ۲۸.۰۴.۲۰۲۳</li>"), url)
+    assert rec["published"] == "2023-04-28"
+    assert rec["published_raw"] == "۲۸.۰۴.۲۰۲۳"
+    bad = parse_article(old_page("<p>x</p>", "<li><strong>Datum</strong> 31.02.2024</li>"), url)
+    assert bad["published"] is None
+
+
+def test_day_only_date_is_never_midnight():
+    rec = parse_article(old_page("<p>x</p>", "<li><strong>Datum</strong> 05.06.2019</li>"), URL)
+    assert rec["published"] == "2019-06-05"
+
+
+def test_old_layout_read_more_and_promo_are_not_text():
+    body = (
+        "<p>First.</p><p><em>Read more</em>: <a href='/en/y/a-2'>Other story</a></p>"
+        "<p><strong>Lesen Sie auch:</strong> <a href='/de/z/a-3'>Noch eine</a></p>"
+        "<p><a href='/de/z/a-4'>A linked sentence</a> that goes on as prose.</p>"
+        "<p><a class='icon intern' href='/en/newsletter/a-5'>Sign up here.</a></p>"
+    )
+    rec = parse_article(old_page(body), "https://www.dw.com/de/x/a-1")
+    assert rec["text"] == "First.\n\nA linked sentence that goes on as prose."
+
+
+def test_short_item_intro_becomes_text():
+    rec = parse_article(old_page("<p>rk/jj (dpa)</p>"), "https://www.dw.com/de/x/a-1")
+    assert rec["text"] == "The intro." and rec["teaser"] is None
+    assert rec["agencies"] == ["dpa"]
+
+
+def test_language_from_url_cross_checked_with_page():
+    rec = parse_article(new_page(), "https://www.dw.com/de/x/a-1")  # page says lang="en"
+    assert rec["language"] == "de"
+    assert rec["_language_mismatch"]
+    assert parse_article(new_page(), "https://example.org/x/a-1")["language"] == "en"
+
+
+def test_url_taken_from_canonical_when_missing():
+    head = '<link rel="canonical" href="https://www.dw.com/en/from-canonical/a-555?maca=x">'
+    rec = parse_article(new_page(head=head), "")
+    assert rec["id"] == "a-555"
+    assert rec["url"] == "https://www.dw.com/en/from-canonical/a-555"
+
+
+def test_content_hash_is_deterministic():
+    assert (
+        parse_article(new_page(), URL)["content_hash"]
+        == parse_article(new_page(), URL)["content_hash"]
+    )
+
+
+def test_word_count_counts_cjk_characters():
+    assert word_count("two words") == 2
+    assert word_count("柏林开设") == 4
+    assert word_count(None) == 0
