@@ -16,8 +16,9 @@ import io
 import json
 import logging
 import os
+import re
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -40,6 +41,9 @@ HINTS_CONTENT_TYPE = "application/json"
 # Hop-by-hop framing Scrapy has already undone: the stored body is de-chunked, so keeping
 # the header would make readers try to de-chunk it again.
 _DROP_RESPONSE_HEADERS = frozenset({"transfer-encoding"})
+
+
+_STEM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}")  # a file name stem, no path
 
 
 def warc_date(when: datetime) -> str:
@@ -79,9 +83,12 @@ class RotatingWarcWriter:
         max_bytes: int = DEFAULT_MAX_BYTES,
         prefix: str = "dw",
         info: dict[str, Any] | None = None,
+        stem_hint: Callable[[], str | None] | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.stem = f"{prefix}-{run_stamp(run_start)}"
+        # Asked once, when the first file opens: the run's JSONL stem, so both share a name.
+        self._stem_hint = stem_hint
         self.max_bytes = max(1, int(max_bytes))
         self.info = dict(info or {})
         self.files: list[Path] = []
@@ -100,6 +107,10 @@ class RotatingWarcWriter:
         return self.files[-1].name if self._fh is not None else None
 
     def _open(self) -> None:
+        if self._stem_hint is not None:
+            hint, self._stem_hint = self._stem_hint(), None
+            if hint and _STEM_RE.fullmatch(hint):
+                self.stem = hint
         self.directory.mkdir(parents=True, exist_ok=True)
         while True:
             path = self.directory / f"{self.stem}-{self._seq:05d}.warc.gz"

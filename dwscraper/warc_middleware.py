@@ -76,10 +76,36 @@ def writer_for(crawler: Crawler) -> RotatingWarcWriter | None:
             "robots": "obey" if s.getbool("ROBOTSTXT_OBEY") else "ignore",
             "description": "dwscraper crawl of Deutsche Welle (dw.com)",
         }
-        writer = RotatingWarcWriter(directory, start, max_bytes=max_bytes, info=info)
+        writer = RotatingWarcWriter(
+            directory, start, max_bytes=max_bytes, info=info, stem_hint=_jsonl_stem(crawler)
+        )
         crawler.signals.connect(_closer(writer), signal=signals.spider_closed, weak=False)
     _writers[crawler] = writer
     return writer
+
+
+def _jsonl_stem(crawler: Crawler) -> Any:
+    """The run's JSON Lines file stem (dw-<start>), once its writer pipeline has opened it."""
+
+    def hint() -> str | None:
+        out = crawler.stats.get_value("dwscraper/output/file") if crawler.stats else None
+        return Path(str(out)).name.removesuffix(".jsonl") if out else None
+
+    return hint
+
+
+_RSS_PATHS = ("/xml/", "/rdf/", "/atom/")  # where rss.dw.com keeps its feeds
+
+
+def target_uri(url: str, base_url: str, rss_url: str) -> str:
+    """The canonical www.dw.com / rss.dw.com URL of a fetched one (WARC-Target-URI).
+
+    When one mirror stands in for both hosts (tests), feed paths map back to rss.dw.com.
+    """
+    base, rss = base_url.rstrip("/"), rss_url.rstrip("/")
+    if base == rss and url.startswith(rss + "/") and url[len(rss) :].startswith(_RSS_PATHS):
+        return urls.CANONICAL_RSS + url[len(rss) :]
+    return urls.unrebase(url, base_url, rss_url)
 
 
 def _closer(writer: RotatingWarcWriter) -> Any:
@@ -116,7 +142,7 @@ class WarcCaptureMiddleware:
     def process_response(self, request: Request, response: Response) -> Response:
         """Archive the response as received (before decompression), tag request.meta."""
         when = datetime.now(UTC)
-        target = urls.unrebase(response.url, self.base_url, self.rss_url)
+        target = target_uri(response.url, self.base_url, self.rss_url)
         files_before = len(self.writer.files)
         bytes_before = self.writer.bytes_written
         try:
@@ -185,7 +211,7 @@ class WarcItemMiddleware(BaseSpiderMiddleware):
         before = self.writer.bytes_written
         try:
             self.writer.write_metadata(
-                target_uri=urls.unrebase(response.url, self.base_url, self.rss_url),
+                target_uri=target_uri(response.url, self.base_url, self.rss_url),
                 refers_to=record_id,
                 when=datetime.now(UTC),
                 data=data,

@@ -25,7 +25,7 @@ from dwscraper.warc import (
     iter_responses,
     read_metadata,
 )
-from dwscraper.warc_middleware import WarcCaptureMiddleware, WarcItemMiddleware
+from dwscraper.warc_middleware import WarcCaptureMiddleware, WarcItemMiddleware, target_uri
 
 START = datetime(2024, 1, 30, 14, 13, 12, tzinfo=UTC)
 MIRROR = "http://127.0.0.1:8123"
@@ -298,6 +298,30 @@ def make_crawler(tmp_path, **settings):
     base = {"DW_WARC_DIR": str(tmp_path / "warc"), "DW_BASE_URL": MIRROR}
     base.update(settings)
     return get_crawler(settings_dict=base)
+
+
+def test_target_uri_is_canonical():
+    m = "http://127.0.0.1:9/mirror"
+    assert target_uri(f"{m}/en/x/a-1?maca=x", m, m) == "https://www.dw.com/en/x/a-1?maca=x"
+    assert target_uri(f"{m}/xml/rss-en-all", m, m) == "https://rss.dw.com/xml/rss-en-all"
+    assert target_uri(f"{m}/xml/rss-en-all", m, "http://r") == "https://www.dw.com/xml/rss-en-all"
+    assert (
+        target_uri("http://r/xml/rss-de-all", m, "http://r") == "https://rss.dw.com/xml/rss-de-all"
+    )
+    assert target_uri(
+        "https://www.dw.com/en/x/a-1", "https://www.dw.com", "https://rss.dw.com"
+    ) == ("https://www.dw.com/en/x/a-1")
+
+
+def test_warc_stem_follows_the_runs_jsonl_name(tmp_path):
+    crawler = make_crawler(tmp_path)
+    dmw = WarcCaptureMiddleware.from_crawler(crawler)
+    crawler.stats.set_value("dwscraper/output/file", str(tmp_path / "dw-20240130T141313Z-1.jsonl"))
+    url = f"{MIRROR}/robots.txt"
+    request = Request(url)
+    dmw.process_response(request, Response(url, body=b"", request=request))
+    dmw.writer.close()
+    assert request.meta["warc_file"] == "dw-20240130T141313Z-1-00000.warc.gz"
 
 
 def test_middlewares_disabled_by_empty_dir(tmp_path):
