@@ -111,6 +111,12 @@ def test_never_raises_and_returns_a_full_record(name):
     json.dumps(ordered(rec))
 
 
+def test_nesting_bomb_keeps_the_text_after_it():
+    body = "<div>" * 5000 + "<p>deep text</p>" + "</div>" * 5000 + "<p>shallow</p>"
+    for page in (new_page(body), new_page(body).encode()):
+        assert parse_article(page, URL)["text"] == "deep text\n\nshallow"
+
+
 def test_broken_json_ld_costs_fields_not_the_record():
     rec = parse_article(HOSTILE["json-ld wrong types"], URL)
     assert rec["text"] == "One paragraph of prose."

@@ -33,6 +33,11 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 # What browsers do: a page that says Latin-1 is decoded as windows-1252 (its superset).
 _ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "us-ascii": "cp1252"}
 
+# 50+ identical wrapper tags in a row: no page nests like that except to attack a parser.
+_DEEP_OPEN = re.compile(r"((?:<(?:div|span|section|b|i|p|font|ul|li)\b[^>]*>\s*))\1{49,}", re.I)
+_DEEP_CLOSE = re.compile(r"((?:</(?:div|span|section|b|i|p|font|ul|li)>\s*))\1{49,}", re.I)
+_DEEP_OPEN_B = re.compile(_DEEP_OPEN.pattern.encode(), re.I)
+_DEEP_CLOSE_B = re.compile(_DEEP_CLOSE.pattern.encode(), re.I)
 _PARSERS: dict[str | None, etree.HTMLParser] = {}
 # Tags whose nodes the readers start from; one C-filtered pass over the tree finds them.
 _COLLECT_TAGS = ("html", "script", "meta", "link", "article", "main", "div", "section")
@@ -45,7 +50,11 @@ def _parser(encoding: str | None) -> etree.HTMLParser:
     parser = _PARSERS.get(encoding)
     if parser is None:
         parser = etree.HTMLParser(
-            encoding=encoding, remove_comments=True, remove_pis=True, collect_ids=False
+            encoding=encoding,
+            remove_comments=True,
+            remove_pis=True,
+            collect_ids=False,
+            huge_tree=True,
         )
         _PARSERS[encoding] = parser
     return parser
@@ -117,6 +126,26 @@ def decode(data: str | bytes) -> str:
     return data.decode(enc, errors="replace")
 
 
+def _too_deep(parser: etree.HTMLParser) -> bool:
+    return any("Excessive depth" in (e.message or "") for e in parser.error_log)
+
+
+def _flatten(data: str | bytes) -> str | bytes:
+    """Collapse runs of nested wrapper tags (a nesting bomb): libxml2 drops everything
+    after its depth limit, this keeps the document's text reachable."""
+    if isinstance(data, bytes):
+        return _DEEP_CLOSE_B.sub(rb"\1", _DEEP_OPEN_B.sub(rb"\1", data))
+    return _DEEP_CLOSE.sub(r"\1", _DEEP_OPEN.sub(r"\1", data))
+
+
+def _from(data: str | bytes, encoding: str | None) -> Element | None:
+    parser = _parser(encoding)
+    root = etree.fromstring(data, parser=parser)
+    if _too_deep(parser):
+        root = etree.fromstring(_flatten(data), parser=parser)
+    return root
+
+
 def _build(data: str | bytes) -> Element | None:
     if isinstance(data, bytes):
         if sniff_encoding(data) == "utf-8" and not data.startswith(codecs.BOM_UTF8):
@@ -127,13 +156,13 @@ def _build(data: str | bytes) -> Element | None:
                 data = _XML_DECL_BYTES_RE.sub(b"", data, count=1)
             if b"\x00" in data:
                 data = data.replace(b"\x00", b"")
-            return etree.fromstring(data, parser=_parser("utf-8"))
+            return _from(data, "utf-8")
         # Legacy charsets are decoded by Python's codecs (libxml2/iconv names differ).
         data = decode(data)
     text = _XML_DECL_RE.sub("", decode(data), count=1).replace("\x00", "")
     if not text.strip():
         return None
-    return etree.fromstring(text, parser=_parser(None))
+    return _from(text, None)
 
 
 def parse(data: str | bytes) -> Doc:
