@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -137,7 +139,106 @@ def schema_errors(record: dict[str, Any]) -> list[str]:
     return [f"{'/'.join(map(str, e.absolute_path)) or '<record>'}: {e.message}" for e in errors]
 
 
+# jsonschema walks the schema on every call (~1-3 ms per record); the crawl checks every
+# record, so the schema is compiled once into plain Python checks for the keywords it uses.
+# jsonschema stays the reference: it explains failures, and a test keeps both in agreement.
+_JSON_TYPES: dict[str, Any] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+}
+_KNOWN_KEYWORDS = {
+    "$schema", "$id", "title", "description", "format", "type", "const", "enum", "pattern",
+    "minLength", "minimum", "items", "uniqueItems", "anyOf", "properties", "required",
+    "additionalProperties",
+}  # fmt: skip
+
+
+def _unique(values: list[Any]) -> bool:
+    if all(isinstance(x, str) for x in values):
+        return len(set(values)) == len(values)
+    return len({json.dumps(x, sort_keys=True) for x in values}) == len(values)
+
+
+def compile_schema(schema: dict[str, Any]) -> Callable[[Any], bool]:
+    """A fast is-valid predicate for the subset of JSON Schema the record schema uses."""
+    unknown = set(schema) - _KNOWN_KEYWORDS
+    if unknown:
+        raise ValueError(f"compile_schema does not support {sorted(unknown)}")
+    checks: list[Callable[[Any], bool]] = []
+    if "type" in schema:
+        names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        tests = [_JSON_TYPES[n] for n in names]
+        checks.append(lambda v: any(t(v) for t in tests))
+    if "const" in schema:
+        const = schema["const"]
+        checks.append(lambda v: v == const and type(v) is type(const))
+    if "enum" in schema:
+        allowed = list(schema["enum"])
+        checks.append(lambda v: any(v == a and type(v) is type(a) for a in allowed))
+    if "pattern" in schema:
+        rx = re.compile(schema["pattern"])
+        checks.append(lambda v: not isinstance(v, str) or rx.search(v) is not None)
+    if "minLength" in schema:
+        n = schema["minLength"]
+        checks.append(lambda v: not isinstance(v, str) or len(v) >= n)
+    if "minimum" in schema:
+        lo = schema["minimum"]
+        checks.append(lambda v: not _JSON_TYPES["number"](v) or v >= lo)
+    if "items" in schema:
+        item_ok = compile_schema(schema["items"])
+        checks.append(lambda v: not isinstance(v, list) or all(item_ok(x) for x in v))
+    if schema.get("uniqueItems"):
+        checks.append(lambda v: not isinstance(v, list) or _unique(v))
+    if "anyOf" in schema:
+        alts = [compile_schema(a) for a in schema["anyOf"]]
+        checks.append(lambda v: any(a(v) for a in alts))
+    if "required" in schema:
+        req = list(schema["required"])
+        checks.append(lambda v: not isinstance(v, dict) or all(k in v for k in req))
+    props = {k: compile_schema(sub) for k, sub in schema.get("properties", {}).items()}
+    extra = schema.get("additionalProperties", True)
+    if props or extra is not True:
+        if extra not in (True, False):
+            raise ValueError("compile_schema supports additionalProperties true/false only")
+
+        def check_props(v: Any) -> bool:
+            if not isinstance(v, dict):
+                return True
+            for k, val in v.items():
+                ok = props.get(k)
+                if ok is None:
+                    if extra is False:
+                        return False
+                elif not ok(val):
+                    return False
+            return True
+
+        checks.append(check_props)
+    return lambda v: all(c(v) for c in checks)
+
+
+@lru_cache(maxsize=1)
+def fast_schema_check() -> Callable[[Any], bool]:
+    """The record schema compiled by compile_schema (once per process)."""
+    return compile_schema(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+
+
+def is_valid_record(record: dict[str, Any]) -> bool:
+    """True when the public part of record satisfies the schema (fast path)."""
+    return fast_schema_check()(rec_mod.ordered(record))
+
+
 # --- pipelines ----------------------------------------------------------------------------
+
+
+def _as_dict(item: Any) -> dict[str, Any]:
+    """The item as a dict: dicts as they are (no deep copy per pipeline), others adapted."""
+    return item if isinstance(item, dict) else ItemAdapter(item).asdict()
 
 
 class _StatsMixin:
@@ -162,7 +263,7 @@ class NormalizePipeline(_StatsMixin):
 
     def process_item(self, item: Any) -> dict[str, Any]:
         """Normalize a parsed record."""
-        return normalize_record(ItemAdapter(item).asdict())
+        return normalize_record(_as_dict(item))
 
 
 class ValidatePipeline(_StatsMixin):
@@ -173,6 +274,7 @@ class ValidatePipeline(_StatsMixin):
         self.use_schema = crawler.settings.getbool("DW_VALIDATE_SCHEMA", True)
         if self.use_schema:
             schema_validator()
+            fast_schema_check()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ValidatePipeline:
@@ -181,15 +283,14 @@ class ValidatePipeline(_StatsMixin):
 
     def process_item(self, item: Any) -> Any:
         """Pass valid records on; raise DropItem with a counted reason otherwise."""
-        data = ItemAdapter(item).asdict()
+        data = _as_dict(item)
         field = missing_required(data)
         if field:
             raise self._drop(f"no_{field}", data)
-        if self.use_schema:
-            errors = schema_errors(data)
-            if errors:
-                logger.warning("schema violation in %s: %s", data.get("url"), "; ".join(errors))
-                raise self._drop("schema", data, errors[0])
+        if self.use_schema and not is_valid_record(data):
+            errors = schema_errors(data) or ["rejected by the compiled schema check"]
+            logger.warning("schema violation in %s: %s", data.get("url"), "; ".join(errors))
+            raise self._drop("schema", data, errors[0])
         return item
 
 
@@ -207,9 +308,10 @@ class DedupePipeline(_StatsMixin):
 
     def process_item(self, item: Any) -> Any:
         """Drop a record whose id was already passed on in this run."""
-        cid = ItemAdapter(item).get("id")
+        data = _as_dict(item)
+        cid = data.get("id")
         if cid in self.seen:
-            raise self._drop("duplicate", ItemAdapter(item).asdict())
+            raise self._drop("duplicate", data)
         self.seen.add(cid)
         return item
 
@@ -274,7 +376,7 @@ class JsonLinesWriterPipeline(_StatsMixin):
 
     def process_item(self, item: Any) -> dict[str, Any]:
         """Write one line, flush it, announce it; pass the public record on."""
-        data = ItemAdapter(item).asdict()
+        data = _as_dict(item)
         out = rec_mod.ordered(data)
         if self._writer is None:
             return out

@@ -70,3 +70,51 @@ def test_records_from_fixture_pages_validate(html, url):
     record = normalize_record(parse_article(html, url))
     assert record["id"] and record["url"] == canonical_url(url)
     assert schema_errors(record) == []
+
+
+def _mutations(good):
+    bad_values = {
+        "schema_version": [2, "1", True],
+        "id": ["s-123", "a-", 5, None],
+        "url": ["http://www.dw.com/en/x/a-1", "https://www.dw.com/en/x/a-1?maca=1", None],
+        "short_url": ["https://p.dw.com/x", ""],
+        "language": ["xx", "EN"],
+        "page_type": ["section"],
+        "title": ["", 3],
+        "text": [""],
+        "authors": ["Jane", [""], ["a", "a"], [1]],
+        "published": ["2024-01-30T14:13:12+01:00", "30.01.2024", "2024-01-30T14:13Z", 20240130],
+        "modified": ["2024-1-3"],
+        "image": ["x", {"url": "x", "caption": None, "credit": None}, {"url": None}],
+        "word_count": [-1, 1.5, None, True],
+        "revision": [0, "1"],
+        "fetched_at": [None, "2024-01-30"],
+        "content_hash": ["sha256:xyz", None],
+        "warc_file": [1],
+    }
+    for field, values in bad_values.items():
+        for v in values:
+            r = dict(good)
+            r[field] = v
+            yield field, v, r
+    r = dict(good)
+    del r["title"]
+    yield "title", "missing", r
+    r = dict(good)
+    r["extra"] = 1
+    yield "extra", "unknown key", r
+
+
+def test_compiled_check_agrees_with_jsonschema():
+    from dwscraper.pipelines import fast_schema_check
+
+    check = fast_schema_check()
+    validator = schema_validator()
+    goods = [normalize_record(parse_article(a.html(), a.url)) for a in default_articles()]
+    for good in goods:
+        good = rec_mod.ordered(good)
+        assert check(good) and validator.is_valid(good)
+    for field, value, bad in _mutations(rec_mod.ordered(goods[0])):
+        assert not check(bad) and not validator.is_valid(bad), (field, value)
+    edge = dict(rec_mod.ordered(goods[0]), published="2024-01-30", revision=3, image=None)
+    assert check(edge) and validator.is_valid(edge)
