@@ -374,3 +374,44 @@ def test_archive_backfill_pauses_and_resumes_with_jobdir(empty_dwsite, tmp_path)
     assert len(ids) == len(set(ids))
     again = {p.split("?")[0] for p in site.article_requests()}
     assert not again & {a.path for a in arts if a.cid in first_ids}
+
+
+# --- the README's crontab line ----------------------------------------------------------------
+def readme_crontab_command() -> str:
+    """The command part (after the five time fields) of the README's crontab example."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = text.split("```crontab\n", 1)[1].split("```", 1)[0]
+    (line,) = [ln for ln in block.splitlines() if ln.strip() and not ln.startswith("#")]
+    assert "%" not in line  # cron would turn it into a newline
+    return line.split(None, 5)[5]
+
+
+def test_readme_crontab_line_runs_quietly_and_reports_failure(dwsite, tmp_path):
+    command = readme_crontab_command()
+    assert "/srv/dwscraper" in command and "output/" in command
+    mirror = (
+        f" -s DW_BASE_URL={dwsite.url} -s DW_RSS_URL={dwsite.url} -s AUTOTHROTTLE_ENABLED=False"
+        " -s DOWNLOAD_DELAY=0 -s RETRY_TIMES=0 -a lang=en,de"
+        f" -s DW_OUTPUT_DIR={tmp_path} -s DW_STATE_PATH={tmp_path}/state.sqlite3"
+    )
+    command = command.replace("/srv/dwscraper/output/", f"{tmp_path}/")
+    command = command.replace("/srv/dwscraper", str(REPO)).replace("output/", f"{tmp_path}/")
+    command = command.replace("crawl dw", "crawl dw" + mirror, 1)
+
+    def cron(cmd: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["/bin/sh", "-c", cmd], capture_output=True, text=True, timeout=WAIT, check=False
+        )
+
+    ok = cron(command)
+    assert (ok.returncode, ok.stdout, ok.stderr) == (0, "", "")  # cron mails nothing
+    log = (tmp_path / "crawl.log").read_text(encoding="utf-8")
+    assert "run ok (exit 0)" in log
+    assert summary(tmp_path)["new"] >= 5
+
+    dwsite.down = True
+    failed = cron(command)
+    assert failed.stdout.strip() == (
+        f"dwscraper exit {EXIT_NO_SOURCE} - see {tmp_path}/last-run.json"
+    )  # the one line cron mails
+    assert summary(tmp_path)["problems"] == ["no_source_read"]
