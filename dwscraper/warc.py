@@ -12,6 +12,7 @@ to its last whole record. Files are named from the run's start time only, never 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -36,6 +37,8 @@ from dwscraper.urls import canonical_url, is_content_url
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 1_000_000_000
+# zlib's default level: as small as warcio's level 9 on DW pages, about 30% less CPU.
+GZIP_LEVEL = 6
 FETCHED_URI_HEADER = "DW-Fetched-URI"  # the URL actually fetched (a mirror in tests)
 HINTS_CONTENT_TYPE = "application/json"
 # Hop-by-hop framing Scrapy has already undone: the stored body is de-chunked, so keeping
@@ -135,19 +138,30 @@ class RotatingWarcWriter:
             self._open()
 
     def _emit(self, records: Iterable[Any]) -> None:
-        """Serialize records (one gzip member each) and write them with one write call."""
-        buf = io.BytesIO()
-        writer = WARCWriter(buf, gzip=True)
+        """Serialize records (one gzip member each) and write them with one write call.
+
+        A failed write (disk full) is cut back off the file, so the file stays readable
+        to its last whole record and later records are not stranded behind a broken one.
+        """
+        out = bytearray()
         for rec in records:
-            writer.write_record(rec)
-        data = buf.getvalue()
+            buf = io.BytesIO()
+            WARCWriter(buf, gzip=False).write_record(rec)
+            gz = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+            out += gz.compress(buf.getvalue()) + gz.flush()
         assert self._fh is not None
-        view = memoryview(data)
-        while view:  # a raw write may be short; loop until all of it is on disk
-            n = self._fh.write(view)
-            view = view[n or 0 :]
-        self._size += len(data)
-        self.bytes_written += len(data)
+        view = memoryview(out)
+        try:
+            while view:  # a raw write may be short; loop until all of it is on disk
+                n = self._fh.write(view)
+                view = view[n or 0 :]
+        except OSError:
+            with contextlib.suppress(OSError):
+                self._fh.truncate(self._size)
+                self._fh.seek(self._size)
+            raise
+        self._size += len(out)
+        self.bytes_written += len(out)
 
     def close(self) -> None:
         """Close the current file (the next write opens a new one)."""

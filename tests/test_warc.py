@@ -249,6 +249,37 @@ def test_is_warc_by_content_not_name(tmp_path):
     assert [p.body for p in iter_archived_pages(plain)] == [PAGE]
 
 
+class HalfThenFull:
+    """A file whose next write stores half the bytes, then fails like a full disk."""
+
+    def __init__(self, fh):
+        self.fh, self.fail = fh, True
+
+    def write(self, data):
+        if self.fail:
+            self.fail = False
+            self.fh.write(bytes(data[: len(data) // 2]))
+            raise OSError(28, "No space left on device")
+        return self.fh.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.fh, name)
+
+
+def test_disk_full_write_is_cut_back_and_later_records_read(tmp_path):
+    w = RotatingWarcWriter(tmp_path, START)
+    write_page(w, 1)
+    w._fh = HalfThenFull(w._fh)
+    with pytest.raises(OSError):
+        write_page(w, 2)
+    write_page(w, 3)  # space is back
+    w.close()
+    stats: dict[str, int] = {}
+    assert [p.url[-6:] for p in iter_archived_pages(w.files[0], stats)] == ["a-1001", "a-1003"]
+    assert stats.get("truncated", 0) == 0
+    assert w.bytes_written == w.files[0].stat().st_size
+
+
 def test_unreadable_files_raise_one_error(tmp_path):
     with pytest.raises(WarcReadError):
         list(iter_responses(tmp_path / "missing.warc.gz"))
