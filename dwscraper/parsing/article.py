@@ -5,8 +5,9 @@ left null for the pipelines). parse_article never raises: whatever goes wrong co
 not the record.
 
 "Not an article": when no text can be read at all (not HTML, an empty page, a section page
-without prose), the record comes back with "text": None, "extractor": None and a private
-"_skip_reason" ("not_html", "no_text"). Pipelines drop such records with that reason.
+without prose), the record comes back with "text": None, "extractor": None,
+"_not_article": True and a private "_skip_reason" ("not_html", "no_text",
+"extraction_error"). Pipelines drop such records with that reason.
 
 Field sources, first that has a value wins:
 - title: the layout's h1, JSON-LD headline / APOLLO title, og:title without " – DW – date".
@@ -256,6 +257,7 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
         rec["_related_topics"] = related
     if not text:
         rec["_skip_reason"] = "not_html" if doc.root is None else "no_text"
+        rec["_not_article"] = True
     rec["content_hash"] = content_hash(rec)
     return rec
 
@@ -285,5 +287,6 @@ def parse_article(html: str | bytes, url: str) -> dict[str, Any]:
             pass
         rec["word_count"] = 0
         rec["_skip_reason"] = "extraction_error"
+        rec["_not_article"] = True
         rec["content_hash"] = content_hash(rec)
         return rec

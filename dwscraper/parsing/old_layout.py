@@ -198,6 +198,9 @@ def read(body: Element | None, long_texts: list) -> OldPage:
         page.intro = element_text(intro[0]) if intro else None
         for ul in _SMALLLIST(col3.getparent() if col3.getparent() is not None else col3):
             _read_small_list(page, ul)
+            # DW prints the list twice (article foot, right column): one full copy is enough.
+            if page.date and page.short_url and page.keywords:
+                break
         _image(page, col3)
     # The article body is the first longText that is not nested in another one.
     body_el = None

@@ -15,8 +15,6 @@ import lxml.etree as etree
 
 from dwscraper.parsing.document import Element
 
-_STRING = etree.XPath("string()")
-
 HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
 PROSE_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "pre"})
 # Elements inside a prose block that are never prose (captions, credits, ads, embeds).
@@ -85,7 +83,7 @@ def clean_line(value: str | None) -> str | None:
 
 def raw_text(el: Element) -> str:
     """All text under an element (the tree holds no script/style any more)."""
-    return str(_STRING(el))
+    return etree.tostring(el, method="text", encoding="unicode", with_tail=False)
 
 
 def drop(el: Element) -> None:
