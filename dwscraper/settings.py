@@ -32,9 +32,6 @@ USER_AGENT = f"dwscraper/0.1 (+{DW_CONTACT_URL}; news research crawler)"
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
-# Scrapy starts CONCURRENT_ITEMS worker tasks per response; a page yields one record, so the
-# default 100 only costs ~2 ms of task churn per page. Sitemaps' requests are not items.
-CONCURRENT_ITEMS = 16
 # Scrapy starts this many asyncio worker tasks for *every* response's output (default 100),
 # even when a page yields one item: ~30% of the crawl's CPU at 32 requests in flight
 # (benchmarks/RESULTS.md). Our pipelines are synchronous, so 1 processes items identically.
