@@ -140,6 +140,7 @@ class RunStateExtension:
         self.good_articles: set[str] = set()  # a- ids whose record has a title and text
         self.item_errors: Counter[str] = Counter()
         self._fsync_fds: dict[str, int] = {}
+        self._unfiled: list[dict[str, Any]] = []  # records with no run file (feeds only)
         self._task: Any = None
         self._prev_done = 0
         self._prev_time = time.monotonic()
@@ -177,7 +178,7 @@ class RunStateExtension:
         sig.connect(ext.spider_closed, signal=signals.spider_closed)
         sig.connect(ext.engine_stopped, signal=signals.engine_stopped)
         sig.connect(ext.response_received, signal=signals.response_received)
-        sig.connect(ext.item_seen, signal=signals.item_scraped)
+        sig.connect(ext.item_scraped, signal=signals.item_scraped)
         sig.connect(ext.item_seen, signal=signals.item_dropped)
         sig.connect(ext.item_error, signal=signals.item_error)
         from dwscraper import pipelines  # late: the pipelines module imports Scrapy parts
@@ -237,8 +238,12 @@ class RunStateExtension:
 
     # --- the spider's fetch filter -----------------------------------------------------------
     def fetch_filter(self, cid: str, disc: Any) -> str | None:
-        """Skip an id already captured unless its discovery date is newer (or refetch=all)."""
-        if self.store is None:
+        """Skip an id already captured unless its discovery date is newer (or refetch=all).
+
+        Pages named with -a urls= / url_file= are always fetched: the user asked for them
+        (an unchanged one is still not written again).
+        """
+        if self.store is None or getattr(disc, "source", "") == "urls":
             return None
         if self.store.should_fetch(cid, discovery_date(disc), refetch=self.refetch):
             return None
@@ -270,6 +275,26 @@ class RunStateExtension:
             text, title = a.get("text"), a.get("title")
             if isinstance(text, str) and text.strip() and isinstance(title, str) and title.strip():
                 self.good_articles.add(str(cid))
+
+    def item_scraped(self, item: Any, response: Any = None, spider: Any = None) -> None:
+        """Quality count; without a run file (DW_OUTPUT_DIR empty, -O feeds only) remember
+        the record so the state learns it when the run finishes cleanly (at-least-once)."""
+        self.item_seen(item)
+        if self.store is None or self.stats.get_value("dwscraper/output/file"):
+            return  # the writer's record_written signal commits after each flushed line
+        a = ItemAdapter(item)
+        if a.get("id") and a.get("revision"):
+            self._unfiled.append(a.asdict())
+
+    def _commit_unfiled(self, reason: str) -> None:
+        if self.store is None or not self._unfiled:
+            return
+        if reason != "finished":  # a feed export may be incomplete: fetch these again
+            logger.warning("%d records not remembered: the run did not finish", len(self._unfiled))
+            return
+        for rec in self._unfiled:
+            self.record_written(rec, rec)
+        self._unfiled.clear()
 
     def item_error(self, item: Any, response: Any = None, failure: Any = None, **kw: Any) -> None:
         """A pipeline crashed on an item: an error; an OSError means the output is broken."""
@@ -360,6 +385,7 @@ class RunStateExtension:
         if self._task is not None and self._task.running:
             self._task.stop()
         try:
+            self._commit_unfiled(reason)
             if self.store is not None:
                 self.store.close()
         except Exception as exc:  # the state could not be saved: the next run refetches

@@ -416,3 +416,37 @@ def test_readme_crontab_line_runs_quietly_and_reports_failure(dwsite, tmp_path):
         f"dwscraper exit {EXIT_NO_SOURCE} - see {tmp_path}/last-run.json"
     )  # the one line cron mails
     assert summary(tmp_path)["problems"] == ["no_source_read"]
+
+
+def test_explicit_urls_are_fetched_even_when_known_but_written_only_if_changed(dwsite, tmp_path):
+    first = run_crawl(dwsite, tmp_path, *LANGS)
+    assert first.returncode == 0
+    art = dwsite.articles["a-1002"]
+    dwsite.clear_log()
+    again = run_crawl(dwsite, tmp_path, "-a", f"urls={art.url}")
+    assert again.returncode == 0, again.log[-3000:]
+    assert [p.split("?")[0] for p in dwsite.article_requests()] == [art.path]
+    assert summary(tmp_path)["unchanged"] == 1
+    assert len(again.records) == len(first.records)
+
+
+def test_feed_export_only_runs_remember_what_they_exported(dwsite, tmp_path):
+    state = tmp_path / "state.sqlite3"
+    first_feed = tmp_path / "first.jsonl"
+    first = run_crawl(
+        dwsite, tmp_path, *LANGS, "-O", str(first_feed), DW_OUTPUT_DIR="", DW_STATE_PATH=state,
+        DW_SUMMARY_PATH=tmp_path / "last-run.json",
+    )  # fmt: skip
+    assert first.returncode == 0, first.log[-3000:]
+    exported = [json.loads(x) for x in first_feed.read_text().splitlines()]
+    assert len(exported) >= 5 and all(r["revision"] == 1 for r in exported)
+    assert list(tmp_path.glob("dw-*.jsonl")) == []
+    dwsite.clear_log()
+    second_feed = tmp_path / "second.jsonl"
+    second = run_crawl(
+        dwsite, tmp_path, *LANGS, "-O", str(second_feed), DW_OUTPUT_DIR="", DW_STATE_PATH=state,
+        DW_SUMMARY_PATH=tmp_path / "last-run.json",
+    )  # fmt: skip
+    assert second.returncode == 0
+    assert dwsite.article_requests() == []
+    assert second_feed.read_text() == ""
