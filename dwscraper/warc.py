@@ -63,6 +63,27 @@ def run_stamp(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def _serialize(records: Iterable[Any]) -> bytes:
+    """warcio records as bytes, each record its own gzip member."""
+    out = bytearray()
+    for rec in records:
+        buf = io.BytesIO()
+        WARCWriter(buf, gzip=False).write_record(rec)
+        gz = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        out += gz.compress(buf.getvalue()) + gz.flush()
+    return bytes(out)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An exchange serialized and gzipped, waiting to be appended to the current file."""
+
+    data: bytes
+    records: int
+    record_id: str
+    warc_date: str
+
+
 @dataclass(frozen=True)
 class Written:
     """Where a response landed: the WARC file's name and the response record's id."""
@@ -138,21 +159,18 @@ class RotatingWarcWriter:
             self._open()
 
     def _emit(self, records: Iterable[Any]) -> None:
-        """Serialize records (one gzip member each) and write them with one write call.
+        self._write_bytes(_serialize(records))
+
+    def _write_bytes(self, data: bytes) -> None:
+        """Write whole gzip members with one write call (looping only on short writes).
 
         A failed write (disk full) is cut back off the file, so the file stays readable
         to its last whole record and later records are not stranded behind a broken one.
         """
-        out = bytearray()
-        for rec in records:
-            buf = io.BytesIO()
-            WARCWriter(buf, gzip=False).write_record(rec)
-            gz = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-            out += gz.compress(buf.getvalue()) + gz.flush()
         assert self._fh is not None
-        view = memoryview(out)
+        view = memoryview(data)
         try:
-            while view:  # a raw write may be short; loop until all of it is on disk
+            while view:
                 n = self._fh.write(view)
                 view = view[n or 0 :]
         except OSError:
@@ -160,8 +178,8 @@ class RotatingWarcWriter:
                 self._fh.truncate(self._size)
                 self._fh.seek(self._size)
             raise
-        self._size += len(out)
-        self.bytes_written += len(out)
+        self._size += len(data)
+        self.bytes_written += len(data)
 
     def close(self) -> None:
         """Close the current file (the next write opens a new one)."""
@@ -170,7 +188,7 @@ class RotatingWarcWriter:
             self._fh = None
 
     # -- records ----------------------------------------------------------------------------
-    def write_exchange(
+    def build_exchange(
         self,
         *,
         target_uri: str,
@@ -186,9 +204,12 @@ class RotatingWarcWriter:
         reason: str | None = None,
         ip_address: str | None = None,
         truncated: str | None = None,
-    ) -> Written:
-        """Write one fetch as a response record and its request record; return where."""
-        self._ensure_open()
+    ) -> Prepared:
+        """One fetch as a response record and its request record, gzipped, not yet written.
+
+        Pure CPU work that touches no file and no writer state, so it may run in a worker
+        thread (zlib and hashlib release the GIL) while the crawl goes on.
+        """
         date = warc_date(when)
         extra = {"WARC-Date": date}
         if fetched_uri != target_uri:
@@ -236,9 +257,18 @@ class RotatingWarcWriter:
         )
         record_id = resp.rec_headers.get_header("WARC-Record-ID")
         req.rec_headers.add_header("WARC-Concurrent-To", record_id)
-        self._emit([resp, req])
-        self.records += 2
-        return Written(self.files[-1].name, record_id, date)
+        return Prepared(_serialize([resp, req]), 2, record_id, date)
+
+    def write_prepared(self, prepared: Prepared) -> Written:
+        """Append a built exchange to the current file (rolling over first if it is full)."""
+        self._ensure_open()
+        self._write_bytes(prepared.data)
+        self.records += prepared.records
+        return Written(self.files[-1].name, prepared.record_id, prepared.warc_date)
+
+    def write_exchange(self, **exchange: Any) -> Written:
+        """Write one fetch (see build_exchange for the arguments); return where it went."""
+        return self.write_prepared(self.build_exchange(**exchange))
 
     def write_metadata(
         self, *, target_uri: str, refers_to: str, when: datetime, data: dict[str, Any]

@@ -17,6 +17,7 @@ Stats: dwscraper/warc/{responses,records,bytes,files,write_error}.
 from __future__ import annotations
 
 import logging
+import sys
 import weakref
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,9 +29,10 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
+from scrapy.utils.defer import maybe_deferred_to_future
 
 from dwscraper import urls
-from dwscraper.warc import DEFAULT_MAX_BYTES, RotatingWarcWriter
+from dwscraper.warc import DEFAULT_MAX_BYTES, Prepared, RotatingWarcWriter
 
 logger = logging.getLogger(__name__)
 
@@ -139,33 +141,65 @@ class WarcCaptureMiddleware:
         if self.crawler.stats:
             self.crawler.stats.inc_value(f"{STAT}/{key}", n)
 
-    def process_response(self, request: Request, response: Response) -> Response:
-        """Archive the response as received (before decompression), tag request.meta."""
-        when = datetime.now(UTC)
-        target = target_uri(response.url, self.base_url, self.rss_url)
+    async def process_response(self, request: Request, response: Response) -> Response:
+        """Archive the response as received (before decompression), tag request.meta.
+
+        Gzip and digests run in a worker thread while the crawl goes on (zlib and hashlib
+        release the GIL); the append to the file happens back here, one exchange at a time.
+        """
+        exchange = self._exchange(request, response)
+        try:
+            if _reactor_running():
+                from twisted.internet.threads import deferToThread
+
+                prepared = await maybe_deferred_to_future(
+                    deferToThread(self.writer.build_exchange, **exchange)
+                )
+            else:  # called outside a crawl (tests, tools): do it inline
+                prepared = self.writer.build_exchange(**exchange)
+        except Exception as exc:  # never lose the response over its archive copy
+            return self._failed(request, response, exc)
+        return self._append(request, response, prepared)
+
+    def archive(self, request: Request, response: Response) -> Response:
+        """Synchronous process_response (same effect, gzip in this thread)."""
+        try:
+            prepared = self.writer.build_exchange(**self._exchange(request, response))
+        except Exception as exc:
+            return self._failed(request, response, exc)
+        return self._append(request, response, prepared)
+
+    def _exchange(self, request: Request, response: Response) -> dict[str, Any]:
+        return {
+            "target_uri": target_uri(response.url, self.base_url, self.rss_url),
+            "fetched_uri": response.url,
+            "when": datetime.now(UTC),
+            "method": request.method,
+            "request_headers": _headers(request.headers),
+            "request_body": request.body or b"",
+            "status": response.status,
+            "response_headers": _headers(response.headers),
+            "body": response.body,
+            "protocol": (response.protocol or "HTTP/1.1").upper(),
+            "ip_address": str(response.ip_address) if response.ip_address else None,
+            "truncated": "length" if "dataloss" in response.flags else None,
+        }
+
+    def _failed(self, request: Request, response: Response, exc: BaseException) -> Response:
+        """Disk full etc.: the crawl goes on without this copy; the gap is counted."""
+        self._inc("write_error")
+        logger.error("WARC write failed for %s: %s", response.url, exc)
+        for key in (META_FILE, META_ID, META_DATE):
+            request.meta.pop(key, None)
+        return response
+
+    def _append(self, request: Request, response: Response, prepared: Prepared) -> Response:
         files_before = len(self.writer.files)
         bytes_before = self.writer.bytes_written
         try:
-            written = self.writer.write_exchange(
-                target_uri=target,
-                fetched_uri=response.url,
-                when=when,
-                method=request.method,
-                request_headers=_headers(request.headers),
-                request_body=request.body or b"",
-                status=response.status,
-                response_headers=_headers(response.headers),
-                body=response.body,
-                protocol=(response.protocol or "HTTP/1.1").upper(),
-                ip_address=str(response.ip_address) if response.ip_address else None,
-                truncated="length" if "dataloss" in response.flags else None,
-            )
-        except OSError as exc:  # disk full etc.: the crawl goes on, the gap is counted
-            self._inc("write_error")
-            logger.error("WARC write failed for %s: %s", response.url, exc)
-            for key in (META_FILE, META_ID, META_DATE):
-                request.meta.pop(key, None)
-            return response
+            written = self.writer.write_prepared(prepared)
+        except OSError as exc:
+            return self._failed(request, response, exc)
         self._inc("responses")
         self._inc("records", 2)
         if len(self.writer.files) > files_before:
@@ -175,6 +209,12 @@ class WarcCaptureMiddleware:
         request.meta[META_ID] = written.record_id
         request.meta[META_DATE] = written.warc_date
         return response
+
+
+def _reactor_running() -> bool:
+    """True inside a crawl; never installs a reactor as a side effect."""
+    mod = sys.modules.get("twisted.internet.reactor")
+    return bool(getattr(mod, "running", False))
 
 
 class WarcItemMiddleware(BaseSpiderMiddleware):
