@@ -169,7 +169,7 @@ def bench_extraction(rounds: int) -> dict[str, Any]:
             except Exception as e:  # a crash is reported, not hidden behind a timing
                 errors[f"{k} {name}"] = f"{type(e).__name__}: {e}"
     gc.collect()
-    perf = time.perf_counter
+    perf = time.thread_time  # CPU time: other load on the machine does not count
     for r in range(rounds):
         order = list(funcs.items())
         if r % 2:
