@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import io
 import json
 import zlib
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -463,3 +465,53 @@ def test_warcinfo_names_the_crawler(tmp_path):
     assert info[0] == "warcinfo"
     assert b"dwscraper/0.1 (+https://example.invalid)" in info[2]
     assert json.dumps(info[1]["WARC-Filename"]).startswith('"dw-')
+
+
+def test_reextract_reads_a_warc_written_by_another_tool(tmp_path):
+    """A plain warcio WARC/1.1 (chunked, gzip, no metadata records) re-extracts too."""
+    from dwsite import make_article
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    from dwscraper.reextract import reextract
+
+    art = make_article(4242, "en", "new", "Invented ferry timetable changes", published=START)
+    html = art.html().encode()
+    gz = gzip.compress(html)
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(gz), gz)
+    path = tmp_path / "other-tool.warc.gz"
+    with path.open("wb") as fh:
+        writer = WARCWriter(fh, gzip=True, warc_version="1.1")
+        http = StatusAndHeaders(
+            "200 OK",
+            [
+                ("Content-Type", "text/html; charset=utf-8"),
+                ("Content-Encoding", "gzip"),
+                ("Transfer-Encoding", "chunked"),
+            ],
+            protocol="HTTP/1.1",
+        )
+        rec = writer.create_warc_record(
+            art.url + "?maca=en-rss",
+            "response",
+            payload=io.BytesIO(chunked),
+            http_headers=http,
+            warc_headers_dict={"WARC-Date": "2024-02-01T08:00:05.123456Z"},
+        )
+        writer.write_record(rec)
+    stats = Counter()
+    records = list(reextract([path], stats=stats))
+    assert stats["records"] == 1, stats
+    rec = records[0]
+    assert rec["id"] == "a-4242"
+    assert rec["url"] == art.url  # canonical: no tracking query
+    assert rec["title"] == "Invented ferry timetable changes"
+    assert rec["fetched_at"] == "2024-02-01T08:00:05Z"
+    assert rec["warc_file"] == "other-tool.warc.gz"
+    assert rec["warc_record_id"] == rec_id(path)
+    assert rec["text"] == art.expected_text()
+
+
+def rec_id(path: Path) -> str:
+    with path.open("rb") as fh:
+        return next(iter(ArchiveIterator(fh))).rec_headers.get_header("WARC-Record-ID")
