@@ -34,7 +34,7 @@ from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from scrapy.http import Request, Response
 from scrapy.utils.asyncio import create_looping_call
 
-from dwscraper import runlock
+from dwscraper import pipelines, runlock
 from dwscraper.state import StateStore, leftover_parts, newest, normalize_date, utc_now
 
 logger = logging.getLogger(__name__)
@@ -151,6 +151,7 @@ class RunStateExtension:
     def from_crawler(cls, crawler: Crawler) -> RunStateExtension:
         """Lock, open and reconcile the state before any pipeline opens its output file."""
         ext = cls(crawler)
+        ext.refetch = _refetch_all(crawler.spider)  # a bad -a value fails before locking
         ext._preflight_output()
         if ext.state_path is not None:
             ext.lock = runlock.acquire(runlock.lock_path_for(ext.state_path))
@@ -169,7 +170,6 @@ class RunStateExtension:
             except Exception:
                 ext._release()
                 raise
-        ext.refetch = _refetch_all(crawler.spider)
         spider_filters = getattr(crawler.spider, "fetch_filters", None)
         if ext.store is not None and isinstance(spider_filters, list):
             spider_filters.append(ext.fetch_filter)
@@ -181,10 +181,7 @@ class RunStateExtension:
         sig.connect(ext.item_scraped, signal=signals.item_scraped)
         sig.connect(ext.item_seen, signal=signals.item_dropped)
         sig.connect(ext.item_error, signal=signals.item_error)
-        from dwscraper import pipelines  # late: the pipelines module imports Scrapy parts
-
-        if hasattr(pipelines, "record_written"):
-            sig.connect(ext.record_written, signal=pipelines.record_written)
+        sig.connect(ext.record_written, signal=pipelines.record_written)
         return ext
 
     @classmethod

@@ -266,6 +266,7 @@ def test_sigkill_mid_crawl_then_clean_run_yields_every_article_exactly_once(empt
     site.clear_log()
     clean = run_crawl(site, tmp_path, "-a", "lang=en")
     assert clean.returncode == 0, clean.log[-3000:]
+    assert f"took over the stale run lock of pid {crawl.pid}" in clean.log
     assert list(tmp_path.glob("*.part")) == []
     lines = all_lines(tmp_path)
     records = [json.loads(x) for x in lines]  # every line parses: no partial line anywhere
