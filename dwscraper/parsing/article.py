@@ -33,6 +33,7 @@ from dwscraper import urls
 from dwscraper.normalize import to_rfc3339
 from dwscraper.parsing import fallback, new_layout, old_layout
 from dwscraper.parsing.document import Doc, parse
+from dwscraper.parsing.guard import guard
 from dwscraper.parsing.metadata import (
     APOLLO_TYPES,
     Meta,
@@ -269,7 +270,8 @@ def parse_article(html: str | bytes, url: str) -> dict[str, Any]:
     each field comes from and for the "not an article" result (text None + _skip_reason).
     """
     try:
-        doc = parse(html if isinstance(html, str | bytes) else b"")
+        data, refused = guard(html)  # size cap, binary sniff, attribute bombs (guard.py)
+        doc = parse(data) if refused is None else Doc(root=None)
     except Exception as exc:
         log.debug("parse failed for %s: %s", url, exc)
         doc = Doc(root=None)

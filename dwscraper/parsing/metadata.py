@@ -213,7 +213,11 @@ def read_meta(doc: Doc, numeric_id: str | None) -> Meta:
     ld = _load_ld(doc)
     if ld is not None:
         meta.ld_type = next((t for t in as_list(ld.get("@type")) if isinstance(t, str)), None)
-        meta.title = as_str(ld.get("headline")) or as_str(ld.get("name"))
+        # A headline is prose: a number there is misleading markup, not a title.
+        headline, name = ld.get("headline"), ld.get("name")
+        meta.title = (as_str(headline) if isinstance(headline, str) else None) or (
+            as_str(name) if isinstance(name, str) else None
+        )
         meta.authors = _names(ld.get("author"))
         meta.published = as_str(ld.get("datePublished")) or as_str(ld.get("uploadDate"))
         meta.modified = as_str(ld.get("dateModified"))

@@ -1,0 +1,86 @@
+"""Input guard at parse_article's entry: bound the cost of hostile bytes before libxml2 sees them.
+
+parse_article runs in Scrapy's reactor thread, so a page that takes minutes to parse stalls the
+whole crawl. Three things are checked, each in linear time:
+
+- size: input past MAX_INPUT (above DOWNLOAD_MAXSIZE, so only the extract CLI meets it) is cut
+  there and parsed as far as it goes, like a truncated download;
+- binary: an image, archive or random bytes served as a page is "not_html", not a record of
+  mojibake (NUL bytes or known magic numbers up front, or mostly control/undecodable chars);
+- attribute bombs: libxml2 checks duplicate attributes pairwise, so one tag with 100,000
+  attributes costs minutes; a start tag with more than MAX_ATTRIBUTES keeps only its name
+  (real DW tags carry a few dozen at most).
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_INPUT = 16 * 1024 * 1024
+MAX_ATTRIBUTES = 512
+_LONG_TAG = 4096  # only start tags at least this long are counted (real ones rarely are)
+
+_BINARY_MAGIC = (
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"GIF87a",
+    b"GIF89a",
+    b"%PDF",
+    b"PK\x03\x04",
+    b"\x1f\x8b",
+    b"RIFF",
+    b"OggS",
+    b"ID3",
+    b"\x00\x00\x01\x00",
+)
+_LONG_TAG_RE = r"<([A-Za-z][A-Za-z0-9:_-]{0,63})[^<>]{" + str(_LONG_TAG) + ",}>"
+_LONG_TAG_STR = re.compile(_LONG_TAG_RE)
+_LONG_TAG_BYTES = re.compile(_LONG_TAG_RE.encode())
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+
+def looks_binary(data: str | bytes) -> bool:
+    """True for data no browser would render as a page (an image, a zip, random bytes)."""
+    if isinstance(data, bytes):
+        head = data[:2048]
+        if head.startswith(_BOMS):
+            return False  # UTF-16 pages have NULs by design; a BOM says it is text
+        if head.lstrip().startswith(_BINARY_MAGIC) or b"\x00" in head:
+            return True
+        try:
+            sample = head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            # A cut multi-byte char at the end of the sample is not evidence.
+            sample = head[: exc.start].decode("utf-8") if exc.start > len(head) - 4 else None
+            if sample is None:
+                sample = head.decode("cp1252", errors="replace")
+    else:
+        sample = data[:2048]
+    if not sample:
+        return False
+    bad = sum(1 for c in sample if (ord(c) < 32 and c not in "\t\n\r\f") or c == "\ufffd")
+    return bad > len(sample) // 10
+
+
+def _defuse_tag(match: re.Match) -> str | bytes:
+    tag = match.group(0)
+    eq = b"=" if isinstance(tag, bytes) else "="
+    if tag.count(eq) <= MAX_ATTRIBUTES:
+        return tag
+    open_ = b"<" if isinstance(tag, bytes) else "<"
+    close = b">" if isinstance(tag, bytes) else ">"
+    return open_ + match.group(1) + close
+
+
+def guard(data: str | bytes) -> tuple[str | bytes, str | None]:
+    """(data safe to parse, None) or (b"", reason) for input that is not a page at all."""
+    if not isinstance(data, str | bytes):
+        return b"", "not_html"
+    if len(data) > MAX_INPUT:
+        data = data[:MAX_INPUT]
+    if looks_binary(data):
+        return b"", "not_html"
+    pattern = _LONG_TAG_BYTES if isinstance(data, bytes) else _LONG_TAG_STR
+    if pattern.search(data) is not None:
+        data = pattern.sub(_defuse_tag, data)
+    return data, None
