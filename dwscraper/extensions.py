@@ -539,24 +539,22 @@ class RunStateExtension:
 class RevisionPipeline:
     """Number revisions by content hash; drop a refetched record whose content is the same."""
 
-    def __init__(self, crawler: Crawler, ext: RunStateExtension) -> None:
+    def __init__(self, crawler: Crawler, ext: RunStateExtension | None) -> None:
         self.crawler = crawler
         self.ext = ext
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RevisionPipeline:
-        """Needs RunStateExtension with a state store; otherwise every record is revision 1."""
-        ext = RunStateExtension.of(crawler)
-        if ext is None or ext.store is None:
-            raise NotConfigured("no state store (DW_STATE_PATH empty or extension disabled)")
-        return cls(crawler, ext)
+        """Uses RunStateExtension's store; without one every record is revision 1."""
+        return cls(crawler, RunStateExtension.of(crawler))
 
     def process_item(self, item: Any) -> Any:
         """Set `revision`, or raise DropItem('unchanged: ...') after remembering the fetch."""
         a = ItemAdapter(item)
-        store = self.ext.store
+        store = self.ext.store if self.ext is not None else None
         cid = a.get("id")
         if store is None or not cid:
+            a["revision"] = a.get("revision") or 1  # no memory of earlier runs: a first capture
             return item
         _change, revision = store.plan(cid, a.get("content_hash"))
         if revision is None:

@@ -227,3 +227,11 @@ def test_state_commit_closes_before_the_writer_renames():
     for method in mgr.methods["close_spider"]:  # the order _process_parallel calls them
         method()
     assert calls == ["commit", "writer"]
+
+
+def test_without_state_every_record_is_revision_1(tmp_path):
+    crawler = get_crawler(Spider, {"DW_STATE_PATH": ""})
+    pipe = RevisionPipeline(crawler, None)
+    assert pipe.process_item({"id": "a-1", "content_hash": "h"})["revision"] == 1
+    ext, _ = make_ext(tmp_path, DW_STATE_PATH="")
+    assert ext.state_path is None and ext.summary_path == tmp_path / "out" / "last-run.json"
