@@ -128,6 +128,14 @@ def test_broken_json_ld_costs_fields_not_the_record():
     assert graph["authors"] == ["Real Person"]
 
 
+def test_broken_machine_date_falls_back_to_the_visible_day():
+    head = '<script type="application/ld+json">{"@type":"NewsArticle",'
+    head += '"datePublished":"31.02.2024 25:61"}</script>'
+    header = '<span class="time-area"><time aria-hidden="true">30.01.2024</time></span>'
+    rec = parse_article(new_page(head=head, header=header), URL)
+    assert (rec["published"], rec["published_raw"]) == ("2024-01-30", "30.01.2024")
+
+
 def test_non_string_input_is_survived():
     rec = parse_article(None, URL)  # type: ignore[arg-type]
     assert rec["text"] is None and rec["_skip_reason"]

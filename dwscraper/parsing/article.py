@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
@@ -66,6 +67,7 @@ _ISO_TO_EDITION = {
     "fa": "fa-ir", "fa-ir": "fa-ir", "fa-af": "fa-af", "prs": "fa-af", "pt": "pt-br",
     "pt-br": "pt-br", "pt-pt": "pt-002", "pt-002": "pt-002", "pt-ao": "pt-002", "pt-mz": "pt-002",
 }  # fmt: skip
+_ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 _DMY_OR_MDY_RE = re.compile(r"(\d{1,2})([./])(\d{1,2})\2(\d{4})")
 
 
@@ -106,7 +108,7 @@ def _visible_day(raw: str | None, lang: str | None) -> str | None:
     """A header date like '30.01.2024' (dd.mm) or '06/14/2026' (en: mm/dd)."""
     if not raw:
         return None
-    value = to_rfc3339(raw) if "T" in raw or "-" in raw else None
+    value = _date(raw) if "T" in raw or "-" in raw else None
     if value:
         return value
     m = _DMY_OR_MDY_RE.search(raw)
@@ -118,6 +120,18 @@ def _visible_day(raw: str | None, lang: str | None) -> str | None:
 
 
 def _date(raw: str | None) -> str | None:
+    """RFC 3339 UTC of a page date; the ISO form DW writes takes the fast path."""
+    if not raw:
+        return None
+    if _ISO_RE.match(raw):
+        try:
+            dt = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            dt = None
+        if dt is not None:
+            if dt.tzinfo is None:
+                dt = dt.replace(tzinfo=UTC)
+            return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
         return to_rfc3339(raw)
     except Exception:
@@ -186,7 +200,8 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
         topics = page.kicker or meta.kicker
         section = topics[0] if topics else None
         day_raw = page.time_raw
-        day = _visible_day(page.time_raw, rec["language"])
+        if not _date(meta.published):
+            day = _visible_day(page.time_raw, rec["language"])
         image = {"url": page.image_url, "caption": page.image_caption, "credit": page.image_credit}
         short = meta.short_url or page.short_url
         signature = page.signature
@@ -232,11 +247,13 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
     rec["teaser"] = teaser
     rec["text"] = text
     rec["authors"] = _people(meta.authors) or _people(authors)
-    published_raw = meta.published or day_raw
-    rec["published_raw"] = clean_line(published_raw)
-    rec["published"] = _date(meta.published) if meta.published else day
-    if rec["published"] is None and day:
+    published = _date(meta.published)
+    if published:
+        rec["published"], rec["published_raw"] = published, clean_line(meta.published)
+    else:
+        # No usable machine date: the day the page shows (raw as it shows it).
         rec["published"] = day
+        rec["published_raw"] = clean_line(day_raw if day else meta.published or day_raw)
     rec["modified"] = _date(meta.modified)
     rec["section"] = clean_line(section)
     rec["topics"] = [t for t in dict.fromkeys(clean_line(x) for x in topics) if t]

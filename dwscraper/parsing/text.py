@@ -249,6 +249,8 @@ def word_count(text: str | None) -> int:
     """Words for spaced scripts, characters for CJK (which does not separate words)."""
     if not text:
         return 0
+    if text.isascii() or not _CJK_RE.search(text):
+        return len(text.split())
     cjk = len(_CJK_RE.findall(text))
     if cjk:
         return cjk + len(_WORD_RE.findall(_CJK_RE.sub(" ", text)))
