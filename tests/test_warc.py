@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import io
 import json
@@ -353,7 +352,7 @@ def test_warc_stem_follows_the_runs_jsonl_name(tmp_path):
     crawler.stats.set_value("dwscraper/output/file", str(tmp_path / "dw-20240130T141313Z-1.jsonl"))
     url = f"{MIRROR}/robots.txt"
     request = Request(url)
-    dmw.archive(request, Response(url, body=b"", request=request))
+    dmw.process_response(request, Response(url, body=b"", request=request))
     dmw.writer.close()
     assert request.meta["warc_file"] == "dw-20240130T141313Z-1-00000.warc.gz"
 
@@ -387,7 +386,7 @@ def test_middlewares_tag_records_and_archive_hints(tmp_path):
         request=request,
         ip_address=None,
     )
-    out = dmw.archive(request, response)
+    out = dmw.process_response(request, response)
     assert out is response
     assert response.meta["warc_file"].startswith("dw-") and response.meta["warc_record_id"]
     item = {"id": "a-1001", "_discovered_date": "2024-01-30", "_fetched_at": "1999-01-01T00:00:00Z"}
@@ -413,18 +412,6 @@ def test_middlewares_tag_records_and_archive_hints(tmp_path):
     assert crawler.stats.get_value("dwscraper/warc/bytes") > 0
 
 
-def test_process_response_is_a_coroutine_that_archives(tmp_path):
-    crawler = make_crawler(tmp_path)
-    dmw = WarcCaptureMiddleware.from_crawler(crawler)
-    url = f"{MIRROR}/en/x/a-8"
-    request = Request(url)
-    response = HtmlResponse(url, body=PAGE, request=request)
-    assert asyncio.run(dmw.process_response(request, response)) is response
-    dmw.writer.close()
-    pages = list(iter_archived_pages(dmw.writer.files[0]))
-    assert [(p.record_id, p.body) for p in pages] == [(request.meta["warc_record_id"], PAGE)]
-
-
 def test_dropped_records_note_the_reason(tmp_path):
     crawler = make_crawler(tmp_path)
     dmw = WarcCaptureMiddleware.from_crawler(crawler)
@@ -432,7 +419,7 @@ def test_dropped_records_note_the_reason(tmp_path):
     url = f"{MIRROR}/en/x/a-7"
     request = Request(url)
     response = Response(url, body=b"", request=request)
-    dmw.archive(request, response)
+    dmw.process_response(request, response)
     item = {"id": "a-7"}
     list(smw.process_spider_output(response, [item]))
     smw.item_dropped(item, exception=DropItem("dropped unchanged: x"), response=response)
@@ -449,7 +436,7 @@ def test_write_failure_is_counted_not_raised(tmp_path):
     url = f"{MIRROR}/en/x/a-7"
     request = Request(url)
     response = HtmlResponse(url, body=PAGE, request=request)
-    assert dmw.archive(request, response) is response
+    assert dmw.process_response(request, response) is response
     assert "warc_record_id" not in request.meta
     assert crawler.stats.get_value("dwscraper/warc/write_error") == 1
 
@@ -459,7 +446,7 @@ def test_warcinfo_names_the_crawler(tmp_path):
     dmw = WarcCaptureMiddleware.from_crawler(crawler)
     url = f"{MIRROR}/robots.txt"
     request = Request(url)
-    dmw.archive(request, Response(url, body=b"User-agent: *\n", request=request))
+    dmw.process_response(request, Response(url, body=b"User-agent: *\n", request=request))
     dmw.writer.close()
     info = records(dmw.writer.files[0])[0]
     assert info[0] == "warcinfo"
