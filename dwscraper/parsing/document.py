@@ -159,9 +159,14 @@ def _build(data: str | bytes) -> Element | None:
             return _from(data, "utf-8")
         # Legacy charsets are decoded by Python's codecs (libxml2/iconv names differ).
         data = decode(data)
-    text = _XML_DECL_RE.sub("", decode(data), count=1).replace("\x00", "")
-    if not text.strip():
+    text = decode(data)
+    if not text or text.isspace():
         return None
+    if text[:64].lstrip().startswith("<?"):
+        # lxml refuses str input that declares an encoding.
+        text = _XML_DECL_RE.sub("", text, count=1)
+    if "\x00" in text:
+        text = text.replace("\x00", "")
     return _from(text, None)
 
 
