@@ -17,7 +17,9 @@ The ledger itself (dwscraper/accounting.py) is the one place that counts outcome
 
 from __future__ import annotations
 
+import codecs
 import logging
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -27,7 +29,7 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
@@ -122,6 +124,8 @@ class ScopeMiddleware:
 def looks_binary(body: bytes) -> bool:
     """True for an image/archive/media body or anything with NUL bytes up front."""
     head = body[:1024].lstrip()
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False  # UTF-16 text has NULs by design
     return head.startswith(_BINARY_MAGIC) or b"\x00" in head
 
 
@@ -220,7 +224,65 @@ class AccountingMiddleware:
             ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
             self.ledger.skip(request, "not_html", f"Content-Type {ctype or 'none'!r}")
             raise IgnoreRequest(f"not_html: {response.url}")
-        return response
+        return self._fix_charset(response)
+
+    def _fix_charset(self, response: Response) -> Response:
+        """Decode with the page's real charset (the body itself is kept byte for byte)."""
+        if not isinstance(response, TextResponse) or response.body.isascii():
+            return response
+        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        m = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9_:.-]+)", ctype, re.I)
+        real = choose_encoding(response.body, m.group(1) if m else None)
+        if _codec(response.encoding) == _codec(real):
+            return response
+        self.crawler.stats.inc_value("dwscraper/charset_fixed")
+        logger.debug("decoding %s as %s, not %s", response.url, real, response.encoding)
+        return response.replace(encoding=real)
+
+
+# --- charset ---------------------------------------------------------------------------------
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]{1,40})""", re.I
+)
+_BOM_CODECS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# What browsers do: a page labelled Latin-1 or ASCII is decoded as windows-1252.
+_LEGACY = {"iso8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252"}
+
+
+def _codec(label: str | None) -> str | None:
+    if not label:
+        return None
+    try:
+        name = codecs.lookup(label.strip().strip("\"'")).name
+    except LookupError:
+        return None
+    return _LEGACY.get(name, name)
+
+
+def choose_encoding(body: bytes, header_charset: str | None) -> str:
+    """The page's real encoding: BOM, then valid UTF-8, then the declared one, then cp1252.
+
+    Valid UTF-8 wins over a declaration because a page whose bytes decode as UTF-8 and that
+    says Latin-1 is (in practice, always) mislabelled UTF-8; invalid UTF-8 that says UTF-8 is
+    Windows-1252 text served with a default header.
+    """
+    for bom, name in _BOM_CODECS:
+        if body.startswith(bom):
+            return name
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(body) - 3:  # not just a multi-byte char cut by truncation
+            m = _META_CHARSET.search(body[:4096])
+            declared = _codec(header_charset) or _codec(m.group(1).decode("ascii") if m else None)
+            if declared and not declared.startswith(("utf", "utf_")):
+                return declared
+            return "cp1252"
+    return "utf-8"
 
 
 # --- retries ---------------------------------------------------------------------------------

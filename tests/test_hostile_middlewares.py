@@ -29,6 +29,7 @@ from dwscraper.middlewares import (
     ScopeMiddleware,
     allowed_netlocs,
     backoff_delay,
+    choose_encoding,
     exception_reason,
     in_scope,
     is_html,
@@ -521,3 +522,40 @@ def test_dont_retry_is_respected():
     mw = BackoffRetryMiddleware.from_crawler(crawler)
     resp = Response(PAGE, status=503)
     assert mw.process_response(Request(PAGE, meta={"dont_retry": True}), resp) is resp
+
+
+# --- charsets --------------------------------------------------------------------------------
+
+WORDS = "Grüße aus Köln – „Zitat“ €"
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype"),
+    [
+        (f"<p>{WORDS}</p>".encode("cp1252"), "text/html"),  # no charset at all
+        ("<p>Grüße aus Köln</p>".encode("latin-1"), "text/html"),
+        (f"<p>{WORDS}</p>".encode("cp1252"), "text/html; charset=utf-8"),  # wrong header
+        (f"<p>{WORDS}</p>".encode(), "text/html; charset=iso-8859-1"),  # UTF-8 labelled Latin-1
+        (f"<meta charset=iso-8859-1><p>{WORDS}</p>".encode(), "text/html"),  # lying meta
+        (b"\xef\xbb\xbf" + f"<p>{WORDS}</p>".encode(), "text/html; charset=iso-8859-1"),
+        (f"<p>{WORDS}</p>".encode("utf-16"), "text/html"),
+    ],
+)
+def test_pages_are_decoded_with_their_real_charset(body, ctype):
+    crawler = make_crawler()
+    mw = AccountingMiddleware.from_crawler(crawler)
+    req = scheduled(crawler, PAGE)
+    out = mw.process_response(req, html_response(req, body=body, ctype=ctype.encode()))
+    expected = "Grüße aus Köln" if b"Zitat" not in body.replace(b"\x00", b"") else WORDS
+    assert expected in out.text
+    assert "\ufffd" not in out.text and "Ã" not in out.text
+    assert out.body == body  # bytes untouched (WARC records what was sent)
+
+
+def test_choose_encoding_prefers_declared_legacy_charset_over_cp1252():
+    body = "<p>Привет, мир</p>".encode("cp1251")
+    assert choose_encoding(body, "windows-1251") == "cp1251"
+    assert choose_encoding(body, None) == "cp1252"  # nothing better to go on
+    assert choose_encoding(b"<p>ok</p>", "windows-1251") == "utf-8"
+    cut = "<p>Grüße</p>".encode()[:-8]  # a multi-byte char cut at the end
+    assert choose_encoding(cut[: cut.index(b"\xc3") + 1], None) == "utf-8"
