@@ -60,9 +60,21 @@ def test_bad_arguments_are_refused(kwargs, message):
         spider(**kwargs)
 
 
+def test_lang_is_case_insensitive_and_all_means_every_edition():
+    assert spider(lang=" EN , de ").langs == ["en", "de"]
+    assert spider(lang="all").langs == list(EDITIONS)
+
+
+def test_missing_url_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="cannot read url_file"):
+        spider(url_file=str(tmp_path / "nope.txt"))
+
+
 def test_url_file_lines_and_comments(tmp_path):
     f = tmp_path / "u.txt"
-    f.write_text("# comment\nhttps://www.dw.com/en/a/a-1\n\n  https://www.dw.com/de/b/a-2  \n")
+    f.write_text(
+        "# comment\nhttps://www.dw.com/en/a/a-1\n\n  https://www.dw.com/de/b/a-2  \n  # x\n"
+    )
     sp = spider(urls="https://www.dw.com/en/c/a-3", url_file=str(f))
     assert sp.explicit_urls == [
         "https://www.dw.com/en/c/a-3",

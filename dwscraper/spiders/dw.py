@@ -89,7 +89,9 @@ class DwSpider(scrapy.Spider):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        langs = _split_arg(lang) or list(EDITIONS)
+        langs = [x.lower() for x in _split_arg(lang)]
+        if not langs or langs == ["all"]:
+            langs = list(EDITIONS)
         unknown = [x for x in langs if x not in EDITIONS]
         if unknown:
             raise ValueError(f"unknown edition(s) {','.join(unknown)}; known: EDITIONS in urls.py")
@@ -103,10 +105,12 @@ class DwSpider(scrapy.Spider):
             raise ValueError(f"since {self.since} is after until {self.until}")
         self.explicit_urls: list[str] = _split_arg(urls)
         if url_file:
-            text = Path(url_file).read_text(encoding="utf-8")
-            self.explicit_urls += [
-                ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")
-            ]
+            try:
+                text = Path(url_file).read_text(encoding="utf-8-sig")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ValueError(f"cannot read url_file {url_file}: {exc}") from exc
+            lines = (ln.strip() for ln in text.splitlines())
+            self.explicit_urls += [ln for ln in lines if ln and not ln.startswith("#")]
         self.discovered: dict[str, Discovery] = {}
         self.fetch_filters: list[FetchFilter] = []
         self.filtered: dict[str, str] = {}  # content id -> reason a fetch filter gave
