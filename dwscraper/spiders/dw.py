@@ -94,7 +94,9 @@ class DwSpider(scrapy.Spider):
             langs = list(EDITIONS)
         unknown = [x for x in langs if x not in EDITIONS]
         if unknown:
-            raise ValueError(f"unknown edition(s) {','.join(unknown)}; known: EDITIONS in urls.py")
+            raise ValueError(
+                f"unknown edition(s) {','.join(unknown)}; known: {','.join(EDITIONS)} or all"
+            )
         if mode not in ("latest", "archive"):
             raise ValueError(f"mode must be latest or archive, got {mode!r}")
         self.langs: list[str] = langs
