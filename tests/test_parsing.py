@@ -240,6 +240,11 @@ def test_prose_is_not_a_signature(line):
     assert parse_signature(line) is None
 
 
+def test_line_breaks_separate_words():
+    rec = parse_article(new_page("<p>first line<br>second <em>line<br/>third</em></p>"), URL)
+    assert rec["text"] == "first line second line third"
+
+
 def test_signature_leaves_text_and_fills_fields():
     rec = parse_article(new_page("<p>Prose.</p><p>rc/msh (AFP, AP, Reuters)</p>"), URL)
     assert rec["text"] == "Prose."

@@ -118,6 +118,10 @@ def _drop_non_prose(el: Element) -> None:
         tag = sub.tag
         if not isinstance(tag, str):
             continue
+        if tag == "br":
+            # A line break separates words even where the markup has no space.
+            sub.tail = " " + (sub.tail or "")
+            continue
         if tag in _NON_PROSE_TAGS:
             bad.append(sub)
             continue
