@@ -11,8 +11,10 @@ listeners of `record_written`, and never reach the output (record.ordered drops 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import re
 import unicodedata
 from collections.abc import Callable
@@ -25,6 +27,7 @@ import jsonlines
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
 
 from dwscraper import record as rec_mod
 from dwscraper import urls
@@ -343,6 +346,8 @@ class JsonLinesWriterPipeline(_StatsMixin):
         self.part_path: Path | None = None
         self._fp: Any = None
         self._writer: jsonlines.Writer | None = None
+        self._failed = False
+        self._good_size = 0  # bytes of whole lines written so far
         self.count = 0
 
     @classmethod
@@ -378,19 +383,41 @@ class JsonLinesWriterPipeline(_StatsMixin):
         """Write one line, flush it, announce it; pass the public record on."""
         data = _as_dict(item)
         out = rec_mod.ordered(data)
+        if self._failed:
+            raise self._drop("output_error", data, "output file unwritable")
         if self._writer is None:
             return out
         try:
             self._writer.write(out)
+            self._good_size = self._fp.tell()
         except OSError as exc:
-            self.crawler.stats.set_value("dwscraper/output/error", str(exc))
-            logger.error("cannot write to %s: %s", self.part_path, exc)
-            self.crawler.engine.close_spider(self.crawler.spider, "output_error")
+            self._fail(exc)
             raise self._drop("output_error", data, str(exc)) from exc
         self.count += 1
         self.crawler.stats.inc_value("dwscraper/output/records")
         self.after_write(data, out)
         return out
+
+    def _fail(self, exc: OSError) -> None:
+        """Disk full or file gone: cut the file back to its last whole line and stop the run.
+
+        Lines written before stay (their records may already be committed elsewhere); no
+        partial line is left, and the run ends with reason "output_error".
+        """
+        self._failed = True
+        self.crawler.stats.set_value("dwscraper/output/error", str(exc))
+        logger.error("cannot write to %s: %s; stopping the run", self.part_path, exc)
+        with contextlib.suppress(OSError, ValueError):
+            self._fp.close()  # flushing what is buffered may fail again: that is expected
+        self._writer = None
+        if self.part_path is not None:
+            with contextlib.suppress(OSError):
+                os.truncate(self.part_path, self._good_size)
+        try:
+            engine = self.crawler.engine
+        except RuntimeError:  # not crawling (unit tests)
+            return
+        deferred_from_coro(engine.close_spider_async(reason="output_error"))
 
     def after_write(self, item: dict[str, Any], record: dict[str, Any]) -> None:
         """Called after each flushed line; sends the record_written signal."""
@@ -400,21 +427,31 @@ class JsonLinesWriterPipeline(_StatsMixin):
 
     def close_spider(self) -> None:
         """Close the .part file and rename it to .jsonl (or remove it if it stayed empty)."""
-        if self._writer is None or self.part_path is None or self.path is None:
+        if self.part_path is None or self.path is None:
             return
-        self._writer.close()
-        self._fp.close()
-        self._writer = None
+        if self._writer is not None:
+            self._writer.close()
+            self._fp.close()
+            self._writer = None
+        elif not self._failed:
+            return
         final: Path | None = self.path
         if self.count == 0:
             self.part_path.unlink(missing_ok=True)
             final = None
             logger.info("no new records; no output file written")
         else:
-            self.part_path.replace(self.path)
-            logger.info("wrote %d records to %s", self.count, self.path)
+            try:
+                self.part_path.replace(self.path)
+            except OSError as exc:
+                self.crawler.stats.set_value("dwscraper/output/error", str(exc))
+                logger.error("cannot rename %s: %s", self.part_path, exc)
+                final = None
+            else:
+                logger.info("wrote %d records to %s", self.count, self.path)
         self.crawler.stats.set_value("dwscraper/output/file", str(final) if final else None)
         self.crawler.signals.send_catch_log(output_closed, path=final, count=self.count)
+        self._failed = False  # closed: a second call is a no-op
 
 
 def _dumps(obj: Any) -> str:

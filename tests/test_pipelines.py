@@ -259,3 +259,40 @@ def test_writer_unwritable_output_is_a_clear_error(tmp_path):
     w = JsonLinesWriterPipeline.from_crawler(make_crawler(tmp_path, DW_OUTPUT_DIR=str(blocker)))
     with pytest.raises(OutputError, match="cannot write output"):
         w.open_spider()
+
+
+class _DiskFull:
+    """A file that accepts `room` more bytes, writes part of the next chunk, then ENOSPC."""
+
+    def __init__(self, fp, room):
+        self.fp, self.room = fp, room
+
+    def write(self, data):
+        if len(data) > self.room:
+            self.fp.write(data[: self.room // 2])
+            self.fp.flush()
+            raise OSError(28, "No space left on device")
+        self.room -= len(data)
+        return self.fp.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.fp, name)
+
+
+def test_writer_disk_full_leaves_only_whole_lines(tmp_path):
+    crawler = make_crawler(tmp_path)
+    w = JsonLinesWriterPipeline.from_crawler(crawler)
+    w.open_spider()
+    first = w.process_item(normalize_record(rec()))
+    line_len = len(json.dumps(first, ensure_ascii=False, separators=(",", ":"))) + 1
+    w._writer._fp = _DiskFull(w._fp, room=line_len // 3)
+    with pytest.raises(DropItem):
+        w.process_item(normalize_record(rec(id="a-1002", url="https://www.dw.com/en/x/a-1002")))
+    with pytest.raises(DropItem):  # the run is stopping: later records are refused, not lost
+        w.process_item(normalize_record(rec(id="a-1003", url="https://www.dw.com/en/x/a-1003")))
+    w.close_spider()
+    lines = w.path.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert [json.loads(x)["id"] for x in lines] == ["a-1001"]
+    assert lines[-1].endswith("\n")
+    assert crawler.stats.get_value("dwscraper/output/error")
+    assert crawler.stats.get_value("dwscraper/dropped/output_error") == 2
