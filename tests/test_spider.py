@@ -253,3 +253,20 @@ def test_non_article_pages_are_counted_skips(body, ctype, cls, reason):
     sp = spider(lang="en")
     assert list(sp.parse_page(_page(sp, make_article(1), body, ctype, cls))) == []
     assert stat(sp, f"skipped/{reason}") == 1
+
+
+def test_hostile_locs_are_counted_not_fatal():
+    sp = spider(lang="en")
+    a = make_article(1)
+    body = news_sitemap(
+        [a],
+        [
+            "http://[::1/en/x/a-2",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "https://www.dw.com/en/y/a-3",
+        ],
+    )
+    out = list(sp.parse_source(source_response(sp, f"{BASE}/en/news-sitemap.xml", body)))
+    assert [r.meta["dw_id"] for r in page_requests(out)] == ["a-1", "a-3"]
+    assert stat(sp, "discovery/offsite") == 3

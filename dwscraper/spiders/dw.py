@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -63,6 +64,14 @@ class Discovery:
 # It returns None to fetch, or a short reason ("unchanged") that is counted in
 # dwscraper/discovery/<reason>. The state store (issue 3) plugs in here.
 FetchFilter = Callable[[str, Discovery], "str | None"]
+
+
+def _host(url: str) -> str:
+    """Lower-case host of url; "" when there is none or the URL cannot be parsed."""
+    try:
+        return (urlsplit(url.strip()).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def _split_arg(value: str | Iterable[str] | None) -> list[str]:
@@ -236,7 +245,7 @@ class DwSpider(scrapy.Spider):
             self._inc("sources/error/too_deep")
             logger.warning("sitemap index nesting over %d, not followed: %s", depth, entry.url)
             return
-        host = (urlsplit(entry.url).hostname or "").lower()
+        host = _host(entry.url)
         if host not in urls.DW_HOSTS and not self._is_base_host(host):
             self._inc("discovery/offsite")
             logger.warning("offsite sitemap not followed: %s", entry.url)
@@ -246,8 +255,12 @@ class DwSpider(scrapy.Spider):
             return
         yield self._source_request(self._rebase(entry.url), source, depth + 1)
 
+    @cached_property
+    def _base_hosts(self) -> frozenset[str]:
+        return frozenset(h for h in (_host(self.base_url), _host(self.rss_url)) if h)
+
     def _is_base_host(self, host: str) -> bool:
-        return host in {urlsplit(self.base_url).hostname, urlsplit(self.rss_url).hostname}
+        return host in self._base_hosts
 
     def consider(
         self, entry: sources.Entry, source: str, filter_dates: bool = True
@@ -255,14 +268,19 @@ class DwSpider(scrapy.Spider):
         """Decide whether a listed URL is fetched: scope, page type, dates, once per id."""
         self._inc("discovery/entries")
         url = entry.url.strip()
-        host = (urlsplit(url).hostname or "").lower()
-        if host in urls.DW_HOSTS:
-            canonical = urls.canonical_url(url)
-        elif self._is_base_host(host):
-            canonical = self._canonical(url)
-        else:
-            self._inc("discovery/offsite")
-            logger.info("offsite URL not fetched: %s", url)
+        host = _host(url)
+        try:
+            if host in urls.DW_HOSTS:
+                canonical = urls.canonical_url(url)
+            elif self._is_base_host(host):
+                canonical = self._canonical(url)
+            else:
+                self._inc("discovery/offsite")
+                logger.info("offsite URL not fetched: %s", url[:300])
+                return
+        except ValueError:  # a URL urllib cannot split: never a crash of the whole source
+            self._inc("discovery/bad_url")
+            logger.info("unparseable URL not fetched: %r", url[:300])
             return
         cid = urls.content_id(canonical)
         if cid is None:
