@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
@@ -103,8 +103,17 @@ class ScopeMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ScopeMiddleware:
-        """Scrapy entry point."""
-        return cls(crawler)
+        """Scrapy entry point; also checks requests as they are scheduled."""
+        mw = cls(crawler)
+        # Scrapy's OffsiteMiddleware drops off-site requests (redirects included) in this
+        # signal, before any downloader middleware sees them; we must count them first.
+        crawler.signals.connect(mw.request_scheduled, signal=signals.request_scheduled)
+        return mw
+
+    def request_scheduled(self, request: Request, spider: Any = None) -> None:
+        """Refuse (and count) an off-DW request before it enters the scheduler."""
+        if not in_scope(request.url, self.bases):
+            self._refuse(request)
 
     def process_request(self, request: Request) -> Request | None:
         """None to go on; a rebased copy for a mirror; IgnoreRequest for anything off DW."""
@@ -114,6 +123,10 @@ class ScopeMiddleware:
                 if rebased != request.url:
                     return request.replace(url=rebased)
             return None
+        self._refuse(request)
+        return None  # not reached
+
+    def _refuse(self, request: Request) -> None:
         reason = "offsite_redirect" if request.meta.get("redirect_urls") else "offsite"
         self.ledger.skip(request, reason, "not a DW host", logging.WARNING)
         self.crawler.stats.inc_value(f"dwscraper/scope/{reason}")

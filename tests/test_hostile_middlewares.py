@@ -125,6 +125,22 @@ def test_scope_counts_offsite_redirect():
     assert totals(st) == (1, 1)
 
 
+def test_scope_refuses_offsite_redirects_when_scheduled():
+    crawler = make_crawler()
+    mw = ScopeMiddleware.from_crawler(crawler)  # signals hold weak references: keep it
+    first = scheduled(crawler, PAGE)
+    redirected = first.replace(url="https://evil.example/steal")
+    redirected.meta["redirect_urls"] = [PAGE]
+    results = crawler.signals.send_catch_log(
+        signals.request_scheduled, request=redirected, spider=None, dont_log=IgnoreRequest
+    )
+    assert any(getattr(r, "check", lambda *_: False)(IgnoreRequest) for _, r in results)
+    st = stats(crawler)
+    assert skips(st) == {"offsite_redirect": 1}
+    assert totals(st) == (1, 1)
+    assert mw.bases
+
+
 def test_scope_rebases_dw_urls_onto_the_mirror():
     crawler = make_crawler()
     mw = ScopeMiddleware.from_crawler(crawler)
