@@ -55,6 +55,8 @@ PROBLEM_CODES: dict[str, int] = {
     "error_ratio": EXIT_ERRORS,
     "empty_ratio": EXIT_EMPTY,
     "interrupted": EXIT_INTERRUPTED,
+    "state_unwritable": EXIT_OUTPUT,
+    "start_error": 1,  # the spider's start() raised: like a failed start
 }
 
 STAT_EXIT = "dwscraper/exit_code"
@@ -458,12 +460,14 @@ class RunStateExtension:
             problems.append("empty_ratio")
         if reason == "shutdown":
             problems.append("interrupted")
+        if reason == "start_error":
+            problems.append("start_error")
+        if reason == "closespider_errorcount" and "error_ratio" not in problems:
+            problems.append("error_ratio")  # CLOSESPIDER_ERRORCOUNT reached
         if reason == "output_error" and "output_unwritable" not in problems:
             problems.append("output_unwritable")
         codes = [PROBLEM_CODES[p] for p in problems if p in PROBLEM_CODES]
-        if "state_unwritable" in problems:
-            codes.append(EXIT_OUTPUT)
-        order = [EXIT_OUTPUT, EXIT_NO_SOURCE, EXIT_ERRORS, EXIT_EMPTY, EXIT_INTERRUPTED]
+        order = [EXIT_OUTPUT, EXIT_NO_SOURCE, EXIT_ERRORS, EXIT_EMPTY, EXIT_INTERRUPTED, 1]
         self.exit_code = next((c for c in order if c in codes), EXIT_OK)
         out_file = st.get("dwscraper/output/file")
         finished = time.time()

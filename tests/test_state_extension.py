@@ -235,3 +235,12 @@ def test_without_state_every_record_is_revision_1(tmp_path):
     assert pipe.process_item({"id": "a-1", "content_hash": "h"})["revision"] == 1
     ext, _ = make_ext(tmp_path, DW_STATE_PATH="")
     assert ext.state_path is None and ext.summary_path == tmp_path / "out" / "last-run.json"
+
+
+@pytest.mark.parametrize(
+    ("reason", "code"),
+    [("start_error", 1), ("closespider_errorcount", EXIT_ERRORS), ("closespider_timeout", 0)],
+)
+def test_finish_reasons(tmp_path, reason, code):
+    _, s = verdict(tmp_path, OK_SOURCES, reason=reason)
+    assert s["exit_code"] == code
