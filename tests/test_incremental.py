@@ -7,6 +7,7 @@ server was asked for, what was written, the exit code and output/last-run.json.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -207,9 +208,13 @@ def test_republished_article_in_latest_mode_is_refetched(dwsite, tmp_path):
 # --- one run at a time ------------------------------------------------------------------------
 def test_concurrent_run_is_refused_with_holder_pid(dwsite, tmp_path):
     gate = Gate(dwsite, dwsite.articles["a-1001"].path)
-    first = Crawl(dwsite, tmp_path, *LANGS)
+    first = Crawl(dwsite, tmp_path, *LANGS, DW_PROGRESS_INTERVAL="0.1")
     try:
         first.wait_for(gate.reached.is_set, "the first run to fetch a page")
+        # a long run reports progress: pages done, queued, rate, outcomes
+        first.wait_for(lambda: "progress: " in first.log, "a progress line")
+        line = next(ln for ln in first.lines if "progress: " in ln)
+        assert re.search(r"progress: \d+ pages done, \d+ queued, \d+ pages/min; new \d+", line)
         second = subprocess.run(
             crawl_command(dwsite, tmp_path, *LANGS),
             cwd=REPO,
