@@ -129,6 +129,9 @@ class DwSpider(scrapy.Spider):
         self.rss_url = "https://rss.dw.com"
         self.max_depth = 3
         self.max_source_size = sources.MAX_SIZE
+        # Sitemap indexes may list themselves or fan out: each source once, and a cap.
+        self.max_sources = 20_000
+        self.sources_seen: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> DwSpider:
@@ -138,6 +141,7 @@ class DwSpider(scrapy.Spider):
         spider.base_url = s.get("DW_BASE_URL", urls.CANONICAL_BASE).rstrip("/")
         spider.rss_url = s.get("DW_RSS_URL", urls.CANONICAL_RSS).rstrip("/")
         spider.max_depth = s.getint("DW_SITEMAP_MAX_DEPTH", 3)
+        spider.max_sources = s.getint("DW_MAX_SOURCES", 20_000)
         spider.max_source_size = s.getint("DW_SOURCE_MAXSIZE", sources.MAX_SIZE)
         hosts = {"dw.com"}
         for base in (spider.base_url, spider.rss_url):
@@ -182,6 +186,7 @@ class DwSpider(scrapy.Spider):
 
     def _source_request(self, url: str, source: str, depth: int = 0) -> scrapy.Request:
         self._inc("sources/requested")
+        self.sources_seen.add(urls.normalized(url))
         return scrapy.Request(
             url,
             callback=self.parse_source,
@@ -253,7 +258,17 @@ class DwSpider(scrapy.Spider):
         if self.since and entry.lastmod and not sources.in_window(entry.lastmod, self.since, None):
             self._inc("discovery/sitemap_before_since")
             return
-        yield self._source_request(self._rebase(entry.url), source, depth + 1)
+        target = self._rebase(entry.url)
+        if urls.normalized(target) in self.sources_seen:
+            self._inc("discovery/duplicate_source")
+            return
+        if len(self.sources_seen) >= self.max_sources:
+            self._inc("sources/error/too_many")
+            logger.warning(
+                "over %d sources (DW_MAX_SOURCES), not followed: %s", self.max_sources, entry.url
+            )
+            return
+        yield self._source_request(target, source, depth + 1)
 
     @cached_property
     def _base_hosts(self) -> frozenset[str]:
