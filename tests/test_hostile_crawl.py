@@ -101,6 +101,13 @@ def hostile_site() -> tuple[DWSite, dict[str, str], dict[str, str]]:
     expect_skip["a-9007"] = "offsite_redirect"
     site.routes[listed("a-9010", "empty")] = (200, HTML, b"")
     expect_skip["a-9010"] = "empty_page"
+    site.routes[listed("a-9014", "nothing")] = (
+        200,
+        HTML,
+        b"<html><head><title>DW</title></head><body><nav><a href='/en/'>Home</a></nav>"
+        b"</body></html>",
+    )
+    expect_skip["a-9014"] = "no_article"
     slow = listed("a-9013", "slow")
     site.routes[slow] = (200, HTML, _html(art(9013, "Slow story")))
     site.delays[slow] = 4.0
