@@ -18,6 +18,7 @@ Exit status: 0 done (skips are counted on stderr), 2 a WARC file cannot be read.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections import Counter
@@ -35,6 +36,18 @@ from dwscraper.warc import ArchivedResponse, WarcReadError, iter_archived_pages,
 # Drop reasons that are the crawl's history, not the extraction's verdict (see module doc):
 # RevisionPipeline (dwscraper/extensions.py) drops a refetched, unchanged record so.
 HISTORY_DROPS = ("unchanged:",)
+
+
+_SEQ_RE = re.compile(r"-\d{5}\.warc(?:\.gz)?$")
+
+
+def run_of(path: Path) -> str:
+    """The run a WARC file belongs to: its name without the roll-over sequence number.
+
+    dw-20240130T141312Z-00000.warc.gz and -00001 are one run; each run keeps one record
+    per content id, so re-extracting several runs keeps every run's revisions.
+    """
+    return _SEQ_RE.sub("", path.name)
 
 
 def page_text(page: ArchivedResponse) -> str | None:
@@ -91,7 +104,7 @@ def reextract(
     stats = stats if stats is not None else Counter()
     paths = [Path(p) for p in paths]
     meta = read_metadata(paths)  # all files first: a hint may sit in the next file
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()  # (run, id): the crawl dedupes within a run
     for path in paths:
         file_stats: dict[str, int] = {}
         for page in iter_archived_pages(path, file_stats, meta=meta):
@@ -115,10 +128,11 @@ def reextract(
             if validate_schema and schema_errors(record):
                 stats["dropped/schema"] += 1
                 continue
-            if record["id"] in seen:
+            key = (run_of(path), record["id"])
+            if key in seen:
                 stats["dropped/duplicate"] += 1
                 continue
-            seen.add(record["id"])
+            seen.add(key)
             stats["records"] += 1
             yield rec_mod.ordered(record)
         for reason, n in file_stats.items():

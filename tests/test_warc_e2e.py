@@ -199,6 +199,14 @@ def test_incremental_run_reextracts_to_its_own_records(dwsite, tmp_path):
     proc = reextract(*files, "--all", "-o", out)
     assert proc.returncode == 0, proc.stderr
     assert sorted(r["id"] for r in jsonl(out)) == ["a-1001", "a-1002"]
+    # both runs at once: every run's records, revisions included, in run order
+    proc = reextract(*warc_files(tmp_path), "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    got = jsonl(out)
+    run1 = jsonl(first_files[0])
+    by_key = sorted  # within a run, order follows arrival; compare as sets of records
+    assert by_key(got[: len(run1)], key=lambda r: r["id"]) == by_key(run1, key=lambda r: r["id"])
+    assert got[len(run1) :] == written
 
 
 def test_reextract_refuses_unreadable_input(tmp_path):
