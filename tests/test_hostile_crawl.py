@@ -7,6 +7,7 @@ one by one, with the outcomes adding up to the URLs scheduled.
 
 from __future__ import annotations
 
+import io
 import threading
 
 import pytest
@@ -58,6 +59,22 @@ class Flaky:
         return 200, HTML, self.body
 
 
+def stream_without_length(handler):
+    """12 MB with no Content-Length, ended by closing the connection (HTTP/1.0 style)."""
+    w = handler.wfile
+    try:
+        w.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html><body><p>")
+        chunk = b"y" * 65536
+        for _ in range(12 * 16):
+            w.write(chunk)
+        w.flush()
+    except OSError:
+        pass  # the client hung up once it had seen enough: that is the point
+    handler.close_connection = True
+    handler.wfile = io.BytesIO()  # the server's own status line goes nowhere
+    return 200, {}, b""
+
+
 def hostile_site() -> tuple[DWSite, dict[str, str], dict[str, str]]:
     """The default mirror plus hostile URLs; returns (site, {cid: reason}, {cid: path})."""
     site = DWSite.default()
@@ -101,6 +118,8 @@ def hostile_site() -> tuple[DWSite, dict[str, str], dict[str, str]]:
     expect_skip["a-9007"] = "offsite_redirect"
     site.routes[listed("a-9010", "empty")] = (200, HTML, b"")
     expect_skip["a-9010"] = "empty_page"
+    site.routes[listed("a-9015", "stream")] = stream_without_length
+    expect_skip["a-9015"] = "too_large"
     site.routes[listed("a-9014", "nothing")] = (
         200,
         HTML,
