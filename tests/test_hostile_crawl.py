@@ -258,3 +258,14 @@ def test_odd_pages_read_right(hostile_run):
     assert result.stat("dwscraper/truncated") >= 1
     assert records["a-9012"]["title"] == "Broken JSON-LD story"
     assert records["a-9012"]["published"] != "31.02.2024 25:61"
+
+
+def test_refetched_unchanged_pages_are_accounted(dwsite, tmp_path):
+    first = run_crawl(dwsite, tmp_path / "out", "-a", "lang=en,de")
+    assert first.returncode == 0, first.log[-3000:]
+    second = run_crawl(dwsite, tmp_path / "out", "-a", "lang=en,de", "-a", "refetch=all")
+    assert second.returncode == 0, second.log[-3000:]
+    scheduled, done = totals(second.stats)
+    assert scheduled == done
+    assert second.stat("dwscraper/outcome/unchanged") == first.stat("dwscraper/outcome/record")
+    assert second.stat("dwscraper/outcome/record") == 0
