@@ -291,9 +291,12 @@ class Mirror:
             f"{items}</urlset>"
         ).encode()
 
-    def route(self, path: str, base: str) -> tuple[int, str, bytes, int]:
-        """(status, content type, body, counter index) for a request path."""
-        path = path.split("?", 1)[0]
+    def route(self, path: str, base: str) -> tuple[int, dict[str, str], bytes, int]:
+        """(status, headers, body, counter index) for a request path."""
+        status, ctype, body, counter = self._route(path.split("?", 1)[0], base)
+        return status, {"Content-Type": ctype}, body, counter
+
+    def _route(self, path: str, base: str) -> tuple[int, str, bytes, int]:
         if path == "/robots.txt":
             return 200, "text/plain", b"User-agent: *\nDisallow: /private/\n", C_ROBOTS
         m = CONTENT_ID_RE.search(path)
@@ -330,10 +333,68 @@ class Mirror:
         return 404, "text/plain", b"not found", C_404
 
 
+NEWS_PER_EDITION = 100  # DW's news sitemap and feed list the last ~48 hours, not the archive
+
+
+def import_dwsite() -> Any:
+    """tests/dwsite.py (the crawl engineer's page generator), or None when it is absent."""
+    tests = str(ROOT / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    try:
+        import dwsite
+    except Exception:
+        return None
+    return dwsite if hasattr(dwsite, "DWSite") else None
+
+
+class DwsiteMirror:
+    """The repository's own generator (tests/dwsite.py): invented articles in both layouts
+    and two editions, each page different, with DW's clutter; its own routing (sitemap index
+    with a gzipped child, news sitemap, RSS, robots.txt), answers cached where static."""
+
+    def __init__(self, n: int, dwsite: Any) -> None:
+        self.site = dwsite.DWSite()
+        self.langs = ["en", "de"]
+        arts = self.site.generate(n, langs=tuple(self.langs), start_id=FIRST_ID)
+        for rank, a in enumerate(arts):  # generate() goes from newest to oldest
+            a.in_news = a.in_rss = rank < NEWS_PER_EDITION * len(self.langs)
+        self.cache: dict[str, tuple[int, dict[str, str], bytes, int]] = {}
+
+    def route(self, target: str, base: str) -> tuple[int, dict[str, str], bytes, int]:
+        """(status, headers, body, counter index) for a request target."""
+        path = target.split("?", 1)[0]
+        if path in self.cache:
+            return self.cache[path]
+        status, headers, body = self.site.respond(_FakeRequest(target))
+        if CONTENT_ID_RE.search(path):
+            counter = C_ARTICLE if status == 200 else C_404
+            return status, headers, body, counter
+        if path == "/robots.txt":
+            counter = C_ROBOTS
+        elif "sitemap" in path:
+            counter = C_SITEMAP
+        elif path.startswith(("/xml/", "/rdf/")):
+            counter = C_FEED
+        else:
+            counter = C_404
+        self.cache[path] = (status, headers, body, counter)
+        return self.cache[path]
+
+
+class _FakeRequest:
+    """What DWSite.respond reads from its request handler."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.headers: dict[str, str] = {}
+        self.command = "GET"
+
+
 class _Conn(asyncio.Protocol):
     """Minimal HTTP/1.1 keep-alive server protocol: GET only, no request bodies."""
 
-    mirror: Mirror
+    mirror: Mirror | DwsiteMirror
     counters: Any
     base: str
 
@@ -351,20 +412,41 @@ class _Conn(asyncio.Protocol):
             line = head.split(b"\r\n", 1)[0].decode("latin-1")
             parts = line.split(" ")
             target = parts[1] if len(parts) > 1 else "/"
-            status, ctype, body, counter = self.mirror.route(target, self.base)
+            status, headers, body, counter = self.mirror.route(target, self.base)
             self.counters[C_ALL] += 1
             self.counters[counter] += 1
-            reason = "OK" if status == 200 else "Not Found"
+            reason = {200: "OK", 301: "Moved Permanently", 404: "Not Found"}.get(status, "X")
+            extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
             hdr = (
-                f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n"
+                f"HTTP/1.1 {status} {reason}\r\n{extra}"
                 f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
             ).encode("latin-1")
             self.transport.write(hdr + (b"" if parts[0] == "HEAD" else body))
 
 
+def describe(mirror: Mirror | DwsiteMirror, n: int) -> str:
+    """Where the pages come from and how big they are, for the report."""
+    sizes = []
+    for i in range(0, n, max(1, n // 50)):
+        if isinstance(mirror, DwsiteMirror):
+            a = mirror.site.articles.get(f"a-{FIRST_ID + i}")
+            body = a.html().encode() if a else b""
+        else:
+            body = mirror.route(mirror.article_path(i), "")[2]
+        sizes.append(len(body))
+    avg = sum(sizes) / max(len(sizes), 1) / 1024
+    if isinstance(mirror, DwsiteMirror):
+        return f"tests/dwsite.py generator, editions en+de, both layouts, ~{avg:.0f} KB/page"
+    src = "tests/fixtures/pages" if any(FIXTURE_PAGES.glob("*.html")) else "built-in page"
+    return f"{src} as templates under new ids, ~{avg:.1f} KB/page"
+
+
 def _serve(n: int, counters: Any, port_q: Any) -> None:
     """Server process entry point: bind port 0 on 127.0.0.1, report the port, serve forever."""
-    mirror = Mirror(n, page_templates())
+    dwsite = None if os.environ.get("DW_BENCH_TEMPLATES") else import_dwsite()
+    mirror: Mirror | DwsiteMirror = (
+        DwsiteMirror(n, dwsite) if dwsite else Mirror(n, page_templates())
+    )
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -374,7 +456,7 @@ def _serve(n: int, counters: Any, port_q: Any) -> None:
         port = sock.getsockname()[1]
         _Conn.mirror, _Conn.counters, _Conn.base = mirror, counters, f"http://127.0.0.1:{port}"
         server = await loop.create_server(_Conn, sock=sock, backlog=512)
-        port_q.put((port, mirror.langs))
+        port_q.put((port, mirror.langs, describe(mirror, n)))
         async with server:
             await server.serve_forever()
 
@@ -390,7 +472,7 @@ class MirrorServer:
         q = ctx.Queue()
         self.proc = ctx.Process(target=_serve, args=(n, self.counters, q), daemon=True)
         self.proc.start()
-        self.port, self.langs = q.get(timeout=60)
+        self.port, self.langs, self.desc = q.get(timeout=60)
         self.base = f"http://127.0.0.1:{self.port}"
 
     def counts(self) -> dict[str, int]:
@@ -597,6 +679,7 @@ def bench_crawl(
         if not spider_available():
             return base, {"error": "spider not available"}, None
         crawl = run_crawl(server, workdir, timeout, marks=(2000, n))
+        crawl["pages_desc"] = server.desc
         noop = None
         if state_store_available() and crawl["records"] > 0:
             noop = run_crawl(server, workdir, timeout)
@@ -659,9 +742,11 @@ def report(
     if crawl and "error" not in crawl:
         got = crawl["requests"]["article"]
         tag = f"crawl ({n:,} pages, concurrency 32)"
+        row(f"| {tag} | pages served | {crawl.get('pages_desc', '?')} | | |")
+        tag = ""
         pps = got / crawl["wall"] if crawl["wall"] else 0
         row(
-            f"| {tag} | pages/s end to end (process start to exit) | {pps:.0f} | >= 150 | "
+            f"| | pages/s end to end (process start to exit) | {pps:.0f} | >= 150 | "
             f"{_ok(pps >= 150 and got >= n)} |"
         )
         row(f"| | pages/s steady (first to last article response) | {crawl['steady']:.0f} | | |")
@@ -738,10 +823,11 @@ def report(
             )
             lines.append("")
     lines += [
-        "Crawl: `scrapy crawl dw -a mode=archive` in a subprocess against a local asyncio HTTP "
-        "server (separate process) serving robots.txt, per-edition sitemap indexes of 1,000-URL "
-        "sitemaps, empty feeds and article pages stamped lazily from the repository's fixtures "
-        "under new ids; `-s CONCURRENT_REQUESTS=32 CONCURRENT_REQUESTS_PER_DOMAIN=32 "
+        "Crawl: `scrapy crawl dw -a mode=archive -a lang=<editions>` in a subprocess against "
+        "a local asyncio HTTP server in a separate process (so it is never the bottleneck) that "
+        "renders each page lazily by id: robots.txt, per-edition sitemap indexes, news sitemaps "
+        f"and feeds listing the newest {NEWS_PER_EDITION} per edition, and the pages (see "
+        "'pages served'); `-s CONCURRENT_REQUESTS=32 CONCURRENT_REQUESTS_PER_DOMAIN=32 "
         "DOWNLOAD_DELAY=0 AUTOTHROTTLE_ENABLED=False`, default pipelines. RSS is the crawl "
         "process's resident set (psutil, sampled every 50 ms) when the server had served "
         "2,000 and all article pages. The no-op run is the same command again over the same "
