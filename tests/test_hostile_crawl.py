@@ -269,3 +269,15 @@ def test_refetched_unchanged_pages_are_accounted(dwsite, tmp_path):
     assert scheduled == done
     assert second.stat("dwscraper/outcome/unchanged") == first.stat("dwscraper/outcome/record")
     assert second.stat("dwscraper/outcome/record") == 0
+
+
+def test_site_down_is_retried_counted_and_exit_3(dwsite, tmp_path):
+    dwsite.down = True  # 503 with Retry-After: 0 everywhere
+    result = run_crawl(dwsite, tmp_path / "out", "-a", "lang=en,de", DW_RETRY_BACKOFF_BASE=0)
+    assert result.returncode == 3, result.log[-3000:]
+    assert "Traceback" not in result.log
+    scheduled, done = totals(result.stats)
+    assert scheduled == done == skips(result.stats)["http_503"]
+    # each source retried once (robots.txt too), then given up
+    assert result.stat("retry/reason_count/503 Service Unavailable") >= scheduled
+    assert not list((tmp_path / "out").glob("dw-*.jsonl"))
