@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from collections import Counter
 from typing import Any
 
@@ -38,6 +39,7 @@ SCHEDULED = "dwscraper/scheduled"
 OUTCOME = "dwscraper/outcome/"
 SKIPPED = "dwscraper/skipped/"
 OUTCOMES = ("record", "unchanged", "source")
+MAX_REMEMBERED = 200_000  # open tickets whose URL is kept for the close-time log
 
 # Reasons a skip can carry (others are allowed: they are slugs of what went wrong).
 REASONS = (
@@ -107,8 +109,11 @@ class Ledger:
         self.crawler = crawler
         self.stats = crawler.stats
         self._next = 0
-        self._open: dict[int, str] = {}  # ticket -> first URL
-        self._itemized: set[int] = set()  # tickets whose page produced an item
+        # Tickets are "<run>:<n>": a request resumed from an earlier run's JOBDIR carries
+        # that run's ticket and must be opened afresh, not mistaken for one of ours.
+        self._run = secrets.token_hex(4)
+        self._open: dict[str, str] = {}  # ticket -> first URL (for the log)
+        self._itemized: set[str] = set()  # tickets whose page produced an item
         self.outcomes: Counter[str] = Counter()
 
     @classmethod
@@ -128,18 +133,20 @@ class Ledger:
         return ledger
 
     # --- opening ---------------------------------------------------------------------------
-    def open(self, request: Request) -> int | None:
+    def open(self, request: Request) -> str | None:
         """Give a request its ticket (once: retries and redirects keep the first one)."""
         meta = request.meta
-        if meta.get(TICKET) is not None:
-            return meta[TICKET]
+        old = meta.get(TICKET)
+        if isinstance(old, str) and old.startswith(self._run + ":"):
+            return old
         if meta.get("dont_obey_robotstxt") and request.url.endswith("/robots.txt"):
             return None  # RobotsTxtMiddleware's own fetch, not a URL the crawl chose
         self._next += 1
-        ticket = self._next
+        ticket = f"{self._run}:{self._next}"
         meta[TICKET] = ticket
         meta.setdefault(KIND, kind_of(request))
-        self._open[ticket] = request.url
+        # Bound memory on huge backfills: past MAX_REMEMBERED open URLs only count them.
+        self._open[ticket] = request.url if len(self._open) < MAX_REMEMBERED else ""
         self.stats.inc_value(SCHEDULED)
         return ticket
 
@@ -187,7 +194,7 @@ class Ledger:
         self._itemized.discard(ticket)
         self.stats.inc_value(key)
         self.outcomes[key] += 1
-        url = getattr(obj, "url", None) or first_url
+        url = getattr(obj, "url", None) or first_url or "(URL not kept)"
         if key.startswith(SKIPPED):
             via = f" (from {first_url})" if url != first_url else ""
             logger.log(

@@ -172,6 +172,17 @@ def test_ticket_survives_retries_and_redirects():
     assert stats(crawler)[SCHEDULED] == 1
 
 
+def test_ticket_from_an_earlier_run_is_replaced():
+    crawler = make_crawler()
+    req = Request(PAGE, meta={accounting.TICKET: "0badc0de:1"})  # resumed from a JOBDIR
+    crawler.signals.send_catch_log(signals.request_scheduled, request=req, spider=None)
+    assert req.meta[accounting.TICKET] != "0badc0de:1"
+    other = scheduled(crawler, PAGE + "2")
+    assert other.meta[accounting.TICKET] != req.meta[accounting.TICKET]
+    Ledger.of(crawler).skip(req, "http_404")
+    assert totals(stats(crawler)) == (2, 1)
+
+
 def test_robots_txt_fetch_is_not_a_scheduled_url():
     crawler = make_crawler()
     ledger = Ledger.of(crawler)
