@@ -270,3 +270,13 @@ def test_hostile_locs_are_counted_not_fatal():
     out = list(sp.parse_source(source_response(sp, f"{BASE}/en/news-sitemap.xml", body)))
     assert [r.meta["dw_id"] for r in page_requests(out)] == ["a-1", "a-3"]
     assert stat(sp, "discovery/offsite") == 3
+
+
+def test_a_sitemap_slug_wins_over_a_feed_slug_for_later_requests():
+    sp = spider(lang="en")
+    sp.fetch_filters.append(lambda cid, disc: None if disc.lastmod else "unchanged")
+    a = make_article(1, alt_slug="old-slug")
+    feed = source_response(sp, f"{BASE}/rss/xml/rss-en-all", rss_feed("en", [a]), "rss:en")
+    assert page_requests(sp.parse_source(feed)) == []  # held back by the filter
+    out = list(sp.parse_source(source_response(sp, f"{BASE}/en/s.xml", urlset([a]), "s:en")))
+    assert [r.url for r in page_requests(out)] == [BASE + a.path]

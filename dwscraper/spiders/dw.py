@@ -45,19 +45,27 @@ STAT = "dwscraper"
 class Discovery:
     """What the discovery sources said about one content id (merged over sources)."""
 
-    url: str  # canonical https://www.dw.com URL as first met
+    url: str  # canonical https://www.dw.com URL to fetch (a sitemap's slug over a feed's)
     date: str | None = None  # publication time (news sitemap / feed), else lastmod
     lastmod: str | None = None
     source: str = ""
+    url_from_feed: bool = False
 
-    def merge(self, entry: sources.Entry, source: str) -> None:
-        """Keep the most precise date and the newest lastmod seen for this id."""
+    def merge(self, entry: sources.Entry, source: str, url: str | None = None) -> None:
+        """Keep the most precise date, the newest lastmod, and a sitemap's URL for this id.
+
+        Feeds may link an older slug (DW redirects it); sitemaps list the current one.
+        """
         if entry.date and (not self.date or (len(entry.date) > len(self.date))):
             self.date = entry.date
         if entry.lastmod and (not self.lastmod or entry.lastmod > self.lastmod):
             self.lastmod = entry.lastmod
+        from_feed = source.startswith("rss")
         if not self.source:
             self.source = source
+            self.url_from_feed = from_feed
+        elif url and self.url_from_feed and not from_feed:
+            self.url, self.url_from_feed = url, False
 
 
 # A fetch filter decides, before a page is requested, whether to skip it.
@@ -308,7 +316,7 @@ class DwSpider(scrapy.Spider):
             return
         disc = self.discovered.get(cid)
         if disc is not None:
-            disc.merge(entry, source)
+            disc.merge(entry, source, canonical)
             held = self.filtered.get(cid)
             # A later source may bring a newer date for an id a filter held back: ask again.
             if held is None or self._filter_reason(cid, disc):
@@ -318,7 +326,7 @@ class DwSpider(scrapy.Spider):
             self._inc(f"discovery/{held}", -1)
         else:
             disc = Discovery(canonical)
-            disc.merge(entry, source)
+            disc.merge(entry, source, canonical)
             self.discovered[cid] = disc
             reason = self._filter_reason(cid, disc)
             if reason:
