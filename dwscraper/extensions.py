@@ -151,7 +151,13 @@ class RunStateExtension:
     # --- construction ---------------------------------------------------------------------
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunStateExtension:
-        """Lock, open and reconcile the state before any pipeline opens its output file."""
+        """Lock, open and reconcile the state before any pipeline opens its output file.
+
+        Only for crawls of a discovery spider (one with `fetch_filters`, i.e. `dw`):
+        `scrapy shell`/`fetch` in the project must not take the lock or rewrite last-run.json.
+        """
+        if not isinstance(getattr(crawler.spider, "fetch_filters", None), list):
+            raise NotConfigured("not a dwscraper discovery spider")
         ext = cls(crawler)
         ext.refetch = _refetch_all(crawler.spider)  # a bad -a value fails before locking
         ext._preflight_output()

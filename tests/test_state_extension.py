@@ -244,3 +244,13 @@ def test_without_state_every_record_is_revision_1(tmp_path):
 def test_finish_reasons(tmp_path, reason, code):
     _, s = verdict(tmp_path, OK_SOURCES, reason=reason)
     assert s["exit_code"] == code
+
+
+def test_extension_stays_out_of_non_discovery_spiders(tmp_path):
+    from scrapy.exceptions import NotConfigured
+
+    crawler = get_crawler(Spider, {"DW_STATE_PATH": str(tmp_path / "s.sqlite3")})
+    crawler.spider = Spider("other")
+    with pytest.raises(NotConfigured):
+        RunStateExtension.from_crawler(crawler)
+    assert not (tmp_path / "s.sqlite3.lock").exists()
