@@ -280,3 +280,10 @@ def test_a_sitemap_slug_wins_over_a_feed_slug_for_later_requests():
     assert page_requests(sp.parse_source(feed)) == []  # held back by the filter
     out = list(sp.parse_source(source_response(sp, f"{BASE}/en/s.xml", urlset([a]), "s:en")))
     assert [r.url for r in page_requests(out)] == [BASE + a.path]
+
+
+def test_source_requests_allow_large_sitemaps():
+    sp = spider(lang="en", settings={"DOWNLOAD_MAXSIZE": 1000, "DW_SOURCE_MAXSIZE": 5000})
+    req = sp._source_request(f"{BASE}/en/news-sitemap.xml", "news-sitemap:en")
+    assert req.meta["download_maxsize"] == 5000
+    assert req.dont_filter and req.priority > 0

@@ -200,7 +200,14 @@ class DwSpider(scrapy.Spider):
             callback=self.parse_source,
             errback=self.source_failed,
             priority=10,
-            meta={"dw_source": source, "dw_depth": depth},
+            # Sitemaps may be up to 50 MB (the protocol's cap), above a page's DOWNLOAD_MAXSIZE.
+            meta={
+                "dw_source": source,
+                "dw_depth": depth,
+                "download_maxsize": max(
+                    self.max_source_size, self.settings.getint("DOWNLOAD_MAXSIZE")
+                ),
+            },
             dont_filter=True,
         )
 
