@@ -8,7 +8,9 @@ one by one, with the outcomes adding up to the URLs scheduled.
 from __future__ import annotations
 
 import io
+import re
 import threading
+from pathlib import Path
 
 import pytest
 from dwsite import WWW, DWSite, make_article, run_crawl
@@ -118,6 +120,9 @@ def hostile_site() -> tuple[DWSite, dict[str, str], dict[str, str]]:
     expect_skip["a-9007"] = "offsite_redirect"
     site.routes[listed("a-9010", "empty")] = (200, HTML, b"")
     expect_skip["a-9010"] = "empty_page"
+    # A slug that tries to climb out of any directory it might be written into.
+    site.extra_news_urls["en"].append(WWW + "/en/..%2F..%2F..%2Ftmp%2Fdw-pwned/a-9016")
+    expect_skip["a-9016"] = "http_404"
     site.routes[listed("a-9015", "stream")] = stream_without_length
     expect_skip["a-9015"] = "too_large"
     site.routes[listed("a-9014", "nothing")] = (
@@ -247,6 +252,16 @@ def test_nothing_outside_dw_was_requested(hostile_run):
     result, _site, _skip, _good, requested = hostile_run
     assert not any("steal" in p for p in requested)  # our server never saw it either
     assert result.stat("dwscraper/scope/offsite_redirect") == 1
+
+
+def test_urls_never_become_file_paths(hostile_run):
+    result, *_ = hostile_run
+    names = [p.relative_to(result.output_dir).as_posix() for p in result.output_dir.rglob("*")]
+    allowed = re.compile(
+        r"(dw-\d{8}T\d{6}Z(-\d+)?\.jsonl|last-run\.json|state\.sqlite3.*|warc(/.*)?)"
+    )
+    assert names and all(allowed.fullmatch(n) for n in names), names
+    assert not list(Path("/tmp").glob("dw-pwned*"))
 
 
 def test_odd_pages_read_right(hostile_run):
