@@ -111,33 +111,50 @@ def element_text(el: Element) -> str | None:
     return clean_line(raw_text(el))
 
 
-def _drop_non_prose(el: Element) -> None:
-    """Drop captions, credits, ads and form controls inside a block (one walk, no XPath)."""
+def _drop_non_prose(el: Element) -> list[Element]:
+    """Drop captions, credits, ads and form controls inside a block, space out <br>s; one
+    walk over the block, which also returns its links (for the read-more/promo rules)."""
     bad = []
+    links = []
     for sub in el.iterdescendants():
         tag = sub.tag
         if not isinstance(tag, str):
             continue
-        if tag == "br":
+        if tag == "a":
+            links.append(sub)
+        elif tag == "br":
             # A line break separates words even where the markup has no space.
             sub.tail = " " + (sub.tail or "")
             continue
-        if tag in _NON_PROSE_TAGS:
+        elif tag in _NON_PROSE_TAGS:
             bad.append(sub)
             continue
         cls = sub.get("class")
         if cls and _NON_PROSE_CLASSES.intersection(cls.split()):
             bad.append(sub)
-    for sub in bad:
-        if not any(anc in bad for anc in sub.iterancestors()):
-            drop(sub)
+    if bad:
+        for sub in bad:
+            if not any(anc in bad for anc in sub.iterancestors()):
+                drop(sub)
+        links = [a for a in links if a.getparent() is not None and _attached(a, el)]
+    return links
 
 
-def is_read_more(el: Element, text: str) -> bool:
+def _attached(node: Element, root: Element) -> bool:
+    return any(anc is root for anc in node.iterancestors())
+
+
+# A "Read more: <link>" line is short; longer paragraphs are prose whatever their links.
+_READ_MORE_MAX = 400
+
+
+def is_read_more(el: Element, text: str, links: list[Element] | None = None) -> bool:
     """'Read more: <a>Other story</a>' and its localized forms: a link, not prose."""
     if _READ_MORE_RE.match(text):
         return True
-    if not _LINKS(el):
+    if links is None:
+        links = _LINKS(el)
+    if not links or len(text) > _READ_MORE_MAX:
         return False
     rest = " ".join("".join(_NON_LINK_TEXT(el)).split())
     # What is not link text is only a short label ending in a colon.
@@ -149,33 +166,33 @@ def is_read_more(el: Element, text: str) -> bool:
     )
 
 
-def is_promo(el: Element, text: str) -> bool:
+def is_promo(el: Element, text: str, links: list[Element] | None = None) -> bool:
     """A paragraph that is one promotional link (newsletter sign-up, 'icon' teaser link)."""
-    links = _LINKS(el)
+    if links is None:
+        links = _LINKS(el)
     if len(links) != 1:
         return False
     a = links[0]
-    if clean_line(raw_text(a)) != text:
-        return False
     href = (a.get("href") or "").lower()
-    return has_class(a, "icon") or "newsletter" in href
+    if not (has_class(a, "icon") or "newsletter" in href):
+        return False
+    return clean_line(raw_text(a)) == text
 
 
 def block_lines(el: Element) -> list[str]:
     """The prose lines of one block element: a paragraph/heading is one line, a list one
     line per item. Captions, credits and ads inside the block are dropped first."""
-    _drop_non_prose(el)
+    links = _drop_non_prose(el)
     tag = el.tag
     if tag in ("ul", "ol"):
         lines = [clean_line(raw_text(li)) for li in el.iterchildren("li")]
         return [line for line in lines if line]
     if tag == "blockquote" and not (raw_text(el) or "").strip():
         return []
-    # <br> splits a paragraph into lines only when the page uses it as a separator.
     text = element_text(el)
     if not text:
         return []
-    if tag == "p" and (is_read_more(el, text) or is_promo(el, text)):
+    if tag == "p" and (is_read_more(el, text, links) or is_promo(el, text, links)):
         return []
     if CLUTTER_LINE_RE.match(text):
         return []
