@@ -31,7 +31,13 @@ from dwscraper import urls
 from dwscraper.normalize import to_rfc3339
 from dwscraper.parsing import parse_article
 from dwscraper.pipelines import _dumps, missing_required, normalize_record, schema_errors
-from dwscraper.warc import ArchivedResponse, WarcReadError, iter_archived_pages, read_metadata
+from dwscraper.warc import (
+    ArchivedResponse,
+    WarcReadError,
+    is_warc,
+    iter_archived_pages,
+    read_metadata,
+)
 
 # Drop reasons that are the crawl's history, not the extraction's verdict (see module doc):
 # RevisionPipeline (dwscraper/extensions.py) drops a refetched, unchanged record so.
@@ -103,9 +109,18 @@ def reextract(
     """
     stats = stats if stats is not None else Counter()
     paths = [Path(p) for p in paths]
-    meta = read_metadata(paths)  # all files first: a hint may sit in the next file
-    seen: set[tuple[str, str]] = set()  # (run, id): the crawl dedupes within a run
     for path in paths:
+        if not is_warc(path):
+            raise WarcReadError(f"{path}: not a readable WARC file")
+    seen: set[tuple[str, str]] = set()  # (run, id): the crawl dedupes within a run
+    metas: dict[int, dict[str, dict[str, Any]]] = {}
+    for i, path in enumerate(paths):
+        # A record's metadata may spill into the next file (written after a roll-over):
+        # read this file's and the next one's, never the whole run's, so memory stays flat.
+        for j in (i, i + 1):
+            if j < len(paths) and j not in metas:
+                metas[j] = read_metadata([paths[j]])
+        meta = _merged(metas.pop(i), metas.get(i + 1, {}))
         file_stats: dict[str, int] = {}
         for page in iter_archived_pages(path, file_stats, meta=meta):
             stats["pages"] += 1
@@ -137,6 +152,15 @@ def reextract(
             yield rec_mod.ordered(record)
         for reason, n in file_stats.items():
             stats[f"archive/{reason}"] += n
+
+
+def _merged(*metas: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Metadata of several files, one dict per response record id (inputs untouched)."""
+    out: dict[str, dict[str, Any]] = {}
+    for meta in metas:
+        for ref, data in meta.items():
+            out.setdefault(ref, {}).update(data)
+    return out
 
 
 def _open_out(path: str) -> IO[str]:

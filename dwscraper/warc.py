@@ -84,6 +84,14 @@ class Prepared:
     warc_date: str
 
 
+@dataclass
+class _OpenFile:
+    path: Path
+    fh: Any  # unbuffered binary file
+    size: int = 0
+    current: bool = True
+
+
 @dataclass(frozen=True)
 class Written:
     """Where a response landed: the WARC file's name and the response record's id."""
@@ -96,9 +104,13 @@ class Written:
 class RotatingWarcWriter:
     """Gzipped WARC files for one run: dw-<run start>-<seq>.warc.gz, rolled at max_bytes.
 
-    A file is closed once it has reached max_bytes; the next write opens the next sequence
-    number. Existing files are never overwritten (the sequence number skips them).
+    Once a file has reached max_bytes the next exchange opens the next sequence number.
+    Existing files are never overwritten (the sequence number skips them). The last
+    KEEP_OPEN rolled-over files stay open, so a metadata record written after a roll-over
+    still joins its response's file: each file then holds its records' metadata.
     """
+
+    KEEP_OPEN = 8
 
     def __init__(
         self,
@@ -119,18 +131,25 @@ class RotatingWarcWriter:
         self.records = 0
         self.bytes_written = 0  # over all files of the run
         self._seq = 0
-        self._fh: io.RawIOBase | None = None
-        self._size = 0
-        # warcio's builder: record ids, digests, header layout. Output goes through _emit.
+        self._open_files: dict[str, _OpenFile] = {}  # name -> file; the last one is current
+        # warcio's builder: record ids, digests, header layout (serialized by _serialize).
         self._builder = WARCWriter(io.BytesIO(), gzip=True)
 
     # -- files ------------------------------------------------------------------------------
     @property
+    def _current(self) -> _OpenFile | None:
+        if not self._open_files:
+            return None
+        last = next(reversed(self._open_files.values()))
+        return last if last.current else None
+
+    @property
     def current_name(self) -> str | None:
         """Name of the file being written, None before the first write or after close."""
-        return self.files[-1].name if self._fh is not None else None
+        cur = self._current
+        return cur.path.name if cur else None
 
-    def _open(self) -> None:
+    def _open(self) -> _OpenFile:
         if self._stem_hint is not None:
             hint, self._stem_hint = self._stem_hint(), None
             if hint and _STEM_RE.fullmatch(hint):
@@ -144,48 +163,50 @@ class RotatingWarcWriter:
             except FileExistsError:
                 continue
             break
-        self._fh = os.fdopen(fd, "wb", buffering=0)
-        self._size = 0
+        cur = self._current
+        if cur is not None:
+            cur.current = False
+        f = _OpenFile(path, os.fdopen(fd, "wb", buffering=0))
+        self._open_files[path.name] = f
         self.files.append(path)
+        while len(self._open_files) > self.KEEP_OPEN + 1:
+            oldest = next(iter(self._open_files))
+            self._open_files.pop(oldest).fh.close()
         info = {"software": "dwscraper (warcio)", "format": "WARC File Format 1.0"}
         info.update({k: v for k, v in self.info.items() if v not in (None, "")})
-        rec = self._builder.create_warcinfo_record(path.name, info)
-        self._emit([rec])
+        self._write_bytes(f, _serialize([self._builder.create_warcinfo_record(path.name, info)]))
+        return f
 
-    def _ensure_open(self) -> None:
-        if self._fh is not None and self._size >= self.max_bytes:
-            self.close()
-        if self._fh is None:
-            self._open()
+    def _for_exchange(self) -> _OpenFile:
+        cur = self._current
+        if cur is None or cur.size >= self.max_bytes:
+            cur = self._open()
+        return cur
 
-    def _emit(self, records: Iterable[Any]) -> None:
-        self._write_bytes(_serialize(records))
-
-    def _write_bytes(self, data: bytes) -> None:
+    def _write_bytes(self, f: _OpenFile, data: bytes) -> None:
         """Write whole gzip members with one write call (looping only on short writes).
 
         A failed write (disk full) is cut back off the file, so the file stays readable
         to its last whole record and later records are not stranded behind a broken one.
         """
-        assert self._fh is not None
         view = memoryview(data)
         try:
             while view:
-                n = self._fh.write(view)
+                n = f.fh.write(view)
                 view = view[n or 0 :]
         except OSError:
             with contextlib.suppress(OSError):
-                self._fh.truncate(self._size)
-                self._fh.seek(self._size)
+                f.fh.truncate(f.size)
+                f.fh.seek(f.size)
             raise
-        self._size += len(data)
+        f.size += len(data)
         self.bytes_written += len(data)
 
     def close(self) -> None:
-        """Close the current file (the next write opens a new one)."""
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        """Close every open file (the next write opens a new one)."""
+        for f in self._open_files.values():
+            f.fh.close()
+        self._open_files.clear()
 
     # -- records ----------------------------------------------------------------------------
     def build_exchange(
@@ -261,24 +282,30 @@ class RotatingWarcWriter:
 
     def write_prepared(self, prepared: Prepared) -> Written:
         """Append a built exchange to the current file (rolling over first if it is full)."""
-        self._ensure_open()
-        self._write_bytes(prepared.data)
+        f = self._for_exchange()
+        self._write_bytes(f, prepared.data)
         self.records += prepared.records
-        return Written(self.files[-1].name, prepared.record_id, prepared.warc_date)
+        return Written(f.path.name, prepared.record_id, prepared.warc_date)
 
     def write_exchange(self, **exchange: Any) -> Written:
         """Write one fetch (see build_exchange for the arguments); return where it went."""
         return self.write_prepared(self.build_exchange(**exchange))
 
     def write_metadata(
-        self, *, target_uri: str, refers_to: str, when: datetime, data: dict[str, Any]
+        self,
+        *,
+        target_uri: str,
+        refers_to: str,
+        when: datetime,
+        data: dict[str, Any],
+        warc_file: str | None = None,
     ) -> str:
-        """Write a JSON metadata record about an earlier response (discovery hints).
+        """Write a JSON metadata record about an earlier response (hints, outcome).
 
-        Never rolls over: it goes into the file of the latest response, usually its own.
+        It goes into `warc_file` (the response's file) while that is still open, else into
+        the current file; it never starts a new one unless none is open.
         """
-        if self._fh is None:
-            self._open()
+        f = self._open_files.get(warc_file or "") or self._current or self._open()
         payload = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str).encode()
         rec = self._builder.create_warc_record(
             target_uri,
@@ -288,7 +315,7 @@ class RotatingWarcWriter:
             warc_content_type=HINTS_CONTENT_TYPE,
             warc_headers_dict={"WARC-Date": warc_date(when), "WARC-Refers-To": refers_to},
         )
-        self._emit([rec])
+        self._write_bytes(f, _serialize([rec]))
         self.records += 1
         return rec.rec_headers.get_header("WARC-Record-ID")
 

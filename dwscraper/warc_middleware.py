@@ -232,6 +232,7 @@ class WarcItemMiddleware(BaseSpiderMiddleware):
                 refers_to=record_id,
                 when=datetime.now(UTC),
                 data=data,
+                warc_file=response.meta.get(META_FILE),
             )
         except OSError as exc:
             if self.crawler.stats:

@@ -271,7 +271,7 @@ class HalfThenFull:
 def test_disk_full_write_is_cut_back_and_later_records_read(tmp_path):
     w = RotatingWarcWriter(tmp_path, START)
     write_page(w, 1)
-    w._fh = HalfThenFull(w._fh)
+    w._current.fh = HalfThenFull(w._current.fh)
     with pytest.raises(OSError):
         write_page(w, 2)
     write_page(w, 3)  # space is back
@@ -322,6 +322,31 @@ def test_metadata_merges_hints_and_outcome_across_files(tmp_path):
     pages = list(iter_archived_pages(w.files[0], meta=meta))
     assert pages[0].hints == {"_discovered_date": "2024-01-30T10:00:00Z"}
     assert b.record_id not in meta
+
+
+def test_metadata_joins_its_responses_file_after_rollover(tmp_path):
+    w = RotatingWarcWriter(tmp_path, START, max_bytes=1)  # every exchange in a new file
+    first = write_page(w, 1)
+    later = [write_page(w, n) for n in range(2, 5)]
+    assert len(w.files) == 4
+    hints = {"kind": "hints", "hints": {"_source": "rss:en"}}
+    w.write_metadata(
+        target_uri="u", refers_to=first.record_id, when=START, data=hints, warc_file=first.warc_file
+    )
+    for n in range(5, 5 + w.KEEP_OPEN + 1):  # push the first file out of the open set
+        write_page(w, n)
+    w.write_metadata(
+        target_uri="u", refers_to=later[0].record_id, when=START, data=hints,
+        warc_file=later[0].warc_file,
+    )  # fmt: skip
+    w.close()
+    assert read_metadata([tmp_path / first.warc_file]) == {first.record_id: hints_only()}
+    assert later[0].record_id not in read_metadata([tmp_path / later[0].warc_file])
+    assert later[0].record_id in read_metadata([w.files[-1]])  # fell back to the current file
+
+
+def hints_only() -> dict:
+    return {"hints": {"_source": "rss:en"}}
 
 
 # ---- middlewares -----------------------------------------------------------------------------

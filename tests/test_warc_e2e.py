@@ -156,6 +156,8 @@ def test_rollover_and_reextract_across_files(dwsite, tmp_path):
     assert [f.name for f in files] == [f"{stem}-{i:05d}.warc.gz" for i in range(len(files))]
     for f in files:
         assert all_records(f)[0][0] == "warcinfo"
+        # each file holds the metadata of its own responses
+        assert set(read_metadata([f])) <= {r.record_id for r in iter_responses(f)}
     named = {r["warc_file"] for r in result.records}
     assert len(named) >= 2 and named <= {f.name for f in files}
     out = tmp_path / "re.jsonl"
