@@ -326,3 +326,28 @@ def test_word_count_counts_cjk_characters():
     assert word_count("two words") == 2
     assert word_count("柏林开设") == 4
     assert word_count(None) == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "month_first", "expected"),
+    [
+        ("28.04.2023", False, "2023-04-28"),
+        ("۲۸.۰۴.۲۰۲۳", False, "2023-04-28"),
+        ("30. Januar 2024", False, "2024-01-30"),
+        ("June 14, 2026", False, "2026-06-14"),
+        ("18 de septiembre de 2015", False, "2015-09-18"),
+        ("14 mars 2023", False, "2023-03-14"),
+        ("5 listopada 2021", False, "2021-11-05"),
+        ("12 октября 2022", False, "2022-10-12"),
+        ("2024年4月2日", False, "2024-04-02"),
+        ("06/14/2026", True, "2026-06-14"),
+        ("03/11/2025", True, "2025-03-11"),
+        ("03/11/2025", False, "2025-11-03"),
+        ("31.02.2024", False, None),
+        ("no date here 12", False, None),
+    ],
+)
+def test_visible_days_in_edition_words(value, month_first, expected):
+    from dwscraper.parsing.dates import day_from
+
+    assert day_from(value, month_first=month_first) == expected

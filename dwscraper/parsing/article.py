@@ -32,7 +32,7 @@ from urllib.parse import urljoin
 
 from dwscraper import urls
 from dwscraper.normalize import to_rfc3339
-from dwscraper.parsing import fallback, new_layout, old_layout
+from dwscraper.parsing import dates, fallback, new_layout, old_layout
 from dwscraper.parsing.document import Doc, parse
 from dwscraper.parsing.guard import guard
 from dwscraper.parsing.metadata import (
@@ -68,7 +68,6 @@ _ISO_TO_EDITION = {
     "pt-br": "pt-br", "pt-pt": "pt-002", "pt-002": "pt-002", "pt-ao": "pt-002", "pt-mz": "pt-002",
 }  # fmt: skip
 _ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
-_DMY_OR_MDY_RE = re.compile(r"(\d{1,2})([./])(\d{1,2})\2(\d{4})")
 
 
 def _hint_edition(hint: str) -> str | None:
@@ -105,18 +104,12 @@ def _image_url(url: str | None) -> str | None:
 
 
 def _visible_day(raw: str | None, lang: str | None) -> str | None:
-    """A header date like '30.01.2024' (dd.mm) or '06/14/2026' (en: mm/dd)."""
+    """A header date like '30.01.2024', '06/14/2026' (en: month first) or '2024年4月2日'."""
     if not raw:
         return None
-    value = _date(raw) if "T" in raw or "-" in raw else None
-    if value:
-        return value
-    m = _DMY_OR_MDY_RE.search(raw)
-    if not m:
-        return None
-    a, sep, b, y = int(m.group(1)), m.group(2), int(m.group(3)), m.group(4)
-    day, month = (b, a) if (sep == "/" and lang == "en") or b > 12 else (a, b)
-    return to_rfc3339(f"{day:02d}.{month:02d}.{y}")
+    if "T" in raw:
+        return _date(raw)
+    return dates.day_from(raw, month_first=lang == "en")
 
 
 def _date(raw: str | None) -> str | None:

@@ -14,6 +14,7 @@ from urllib.parse import urljoin
 
 import lxml.etree as etree
 
+from dwscraper.parsing import dates
 from dwscraper.parsing.document import Element
 from dwscraper.parsing.signature import Signature, parse_signature, split_signature
 from dwscraper.parsing.text import (
@@ -37,7 +38,7 @@ _STRONG = etree.XPath("./strong | ./b")
 _HREFS = etree.XPath(".//a/@href")
 _LINKS = etree.XPath(".//a")
 
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹०१२३४५६७८९০১২৩৪৫৬৭৮৯", "0123456789" * 4)
+# A dd.mm.yyyy value (any script's digits: \d is Unicode-aware).
 _DATE_RE = re.compile(r"\b(\d{1,2})[./-](\d{1,2})[./-](\d{4})\b")
 _PERMALINK_RE = re.compile(r"https?://p\.dw\.com/p/[A-Za-z0-9_-]+")
 _CREDIT_RE = re.compile(r"^(?P<caption>.*?)\s*\((?P<credit>[^()]{2,120})\)\s*$", re.S)
@@ -105,20 +106,9 @@ def split_names(value: str) -> list[str]:
 
 
 def day_from(value: str) -> tuple[str | None, str | None]:
-    """('28.04.2023', '2023-04-28') from a value in any edition's digits."""
-    ascii_value = value.translate(_DIGITS)
-    m = _DATE_RE.search(ascii_value)
-    if not m:
-        return None, None
-    d, mth, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    if not (1 <= mth <= 12 and 1 <= d <= 31):
-        return None, None
-    from datetime import date
-
-    try:
-        return value.strip(), date(y, mth, d).isoformat()
-    except ValueError:
-        return None, None
+    """('28.04.2023', '2023-04-28'): the day as written and as a date, in any edition."""
+    day = dates.day_from(value)
+    return (value.strip(), day) if day else (None, None)
 
 
 def _read_small_list(page: OldPage, ul: Element) -> None:
@@ -138,7 +128,7 @@ def _read_small_list(page: OldPage, ul: Element) -> None:
         elif any("/search" in h for h in hrefs):
             if not page.keywords:
                 page.keywords = [t for t in (clean_line(raw_text(a)) for a in _LINKS(li)) if t]
-        elif label in DATE_LABELS or (not hrefs and _DATE_RE.search(value.translate(_DIGITS))):
+        elif label in DATE_LABELS or (not hrefs and _DATE_RE.search(value)):
             if page.date is None:
                 page.date_raw, page.date = day_from(value)
         elif not page.authors and (
