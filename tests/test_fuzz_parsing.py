@@ -43,8 +43,11 @@ def _corpus() -> list[str]:
 
 CORPUS = _corpus()
 _TAG_START = re.compile(r"<(?=[a-zA-Z/!])")
-# Raw-text containers: what is inserted there is their text (title, textarea), not markup.
-_RCDATA = re.compile(r"<(title|textarea|xmp|plaintext)\b.*?(?:</\1\s*>|$)", re.I | re.S)
+# Raw-text containers and comments: what is inserted there is their text, not markup
+# (and a </script> inside a script would end the outer one).
+_RCDATA = re.compile(
+    r"<(title|textarea|xmp|plaintext|script|style)\b.*?(?:</\1\s*>|$)|<!--.*?(?:-->|$)", re.I | re.S
+)
 
 # Hostile JSON-LD values: wrong types, impossible dates, an organisation as author.
 LD_KEYS = ("@type", "headline", "author", "datePublished", "dateModified", "image", "name",
