@@ -33,7 +33,6 @@ from twisted.python.failure import Failure
 
 from dwscraper import sources, urls
 from dwscraper.accounting import Ledger
-from dwscraper.parsing import parse_article
 from dwscraper.urls import EDITIONS
 
 logger = logging.getLogger(__name__)
@@ -375,6 +374,10 @@ class DwSpider(scrapy.Spider):
             # Redirected to a section/topic page: the content is gone.
             self.skip("no_article", response, "redirected to a non-content page")
             return
+        # Imported here: a no-change cron run parses no page and skips loading the parser
+        # (trafilatura and friends), a good part of its start-up time.
+        from dwscraper.parsing import parse_article
+
         try:
             record = parse_article(response.text, canonical)
         except Exception as exc:  # the parser must not stop the crawl
