@@ -351,3 +351,12 @@ def test_visible_days_in_edition_words(value, month_first, expected):
     from dwscraper.parsing.dates import day_from
 
     assert day_from(value, month_first=month_first) == expected
+
+
+def test_guard_leaves_real_pages_alone():
+    from dwscraper.parsing.guard import guard
+
+    long_svg = '<svg><path d="' + "M1,2 L3,4 " * 1000 + '"/></svg>'
+    for path in sorted((ROOT / "tests" / "fixtures" / "pages").glob("*.html")):
+        data = path.read_bytes().replace(b"</body>", long_svg.encode() + b"</body>")
+        assert guard(data)[0] is data, path.name  # no copy, no rewrite
