@@ -23,6 +23,8 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -95,28 +97,31 @@ def page_record(page: ArchivedResponse) -> tuple[dict[str, Any] | None, str | No
     return normalize_record(record), None
 
 
-def reextract(
-    paths: Iterable[str | Path],
-    *,
-    include_all: bool = False,
-    validate_schema: bool = True,
-    stats: Counter[str] | None = None,
-) -> Iterator[dict[str, Any]]:
-    """Records (public keys, output order) re-extracted from WARC files, in file order.
+def extract_page(page: ArchivedResponse, validate_schema: bool = True) -> tuple[Any, str | None]:
+    """(normalized valid record, None) or (None, counted reason) for one archived page.
 
-    Counts pages and skips by reason into `stats`. Raises WarcReadError before yielding
-    anything when a file cannot be read at all.
+    The per-page work (decode, parse, normalize, validate); top-level so worker processes
+    can run it (--jobs).
     """
-    stats = stats if stats is not None else Counter()
-    paths = [Path(p) for p in paths]
-    for path in paths:
-        if not is_warc(path):
-            raise WarcReadError(f"{path}: not a readable WARC file")
-    seen: set[tuple[str, str]] = set()  # (run, id): the crawl dedupes within a run
+    record, skip = page_record(page)
+    if record is None:
+        return None, f"skipped/{skip}"
+    missing = missing_required(record)
+    if missing:
+        return None, f"dropped/no_{missing}"
+    if validate_schema and schema_errors(record):
+        return None, "dropped/schema"
+    return record, None
+
+
+def _archived_pages(
+    paths: list[Path], include_all: bool, stats: Counter[str]
+) -> Iterator[ArchivedResponse]:
+    """The pages to re-extract, file by file, each with what the crawl recorded about it."""
     metas: dict[int, dict[str, dict[str, Any]]] = {}
     for i, path in enumerate(paths):
-        # A record's metadata may spill into the next file (written after a roll-over):
-        # read this file's and the next one's, never the whole run's, so memory stays flat.
+        # Metadata sits in its response's file, or (rarely, long after a roll-over) in a
+        # later one: read this file's and the next one's, never a whole run's.
         for j in (i, i + 1):
             if j < len(paths) and j not in metas:
                 metas[j] = read_metadata([paths[j]])
@@ -132,26 +137,68 @@ def reextract(
             ):
                 stats["skipped/unchanged_in_run"] += 1
                 continue
-            record, skip = page_record(page)
-            if record is None:
-                stats[f"skipped/{skip}"] += 1
-                continue
-            missing = missing_required(record)
-            if missing:
-                stats[f"dropped/no_{missing}"] += 1
-                continue
-            if validate_schema and schema_errors(record):
-                stats["dropped/schema"] += 1
-                continue
-            key = (run_of(path), record["id"])
-            if key in seen:
-                stats["dropped/duplicate"] += 1
-                continue
-            seen.add(key)
-            stats["records"] += 1
-            yield rec_mod.ordered(record)
+            yield page
         for reason, n in file_stats.items():
             stats[f"archive/{reason}"] += n
+
+
+def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def reextract(
+    paths: Iterable[str | Path],
+    *,
+    include_all: bool = False,
+    validate_schema: bool = True,
+    stats: Counter[str] | None = None,
+    jobs: int = 1,
+) -> Iterator[dict[str, Any]]:
+    """Records (public keys, output order) re-extracted from WARC files, in file order.
+
+    Counts pages and skips by reason into `stats`. Raises WarcReadError before yielding
+    anything when a file cannot be read at all. jobs > 1 parses in that many processes
+    (same records, same order; pages travel in bounded batches).
+    """
+    stats = stats if stats is not None else Counter()
+    paths = [Path(p) for p in paths]
+    for path in paths:
+        if not is_warc(path):
+            raise WarcReadError(f"{path}: not a readable WARC file")
+    pages = _archived_pages(paths, include_all, stats)
+    work = partial(extract_page, validate_schema=validate_schema)
+    seen: set[tuple[str, str]] = set()  # (run, id): the crawl dedupes within a run
+
+    def results() -> Iterator[tuple[ArchivedResponse, Any, str | None]]:
+        if jobs <= 1:
+            for page in pages:
+                yield (page, *work(page))
+            return
+        with ProcessPoolExecutor(jobs) as pool:
+            for batch in _batches(pages, 16 * jobs):
+                for page, (record, reason) in zip(
+                    batch, pool.map(work, batch, chunksize=4), strict=True
+                ):
+                    yield page, record, reason
+
+    for page, record, reason in results():
+        if record is None:
+            stats[reason or "skipped/unknown"] += 1
+            continue
+        key = (run_of(Path(page.warc_file)), record["id"])
+        if key in seen:
+            stats["dropped/duplicate"] += 1
+            continue
+        seen.add(key)
+        stats["records"] += 1
+        yield rec_mod.ordered(record)
 
 
 def _merged(*metas: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -185,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--no-schema", action="store_true", help="do not drop records breaking the JSON Schema"
     )
+    ap.add_argument("-j", "--jobs", type=int, default=1, help="parse in N processes (default 1)")
     args = ap.parse_args(argv)
 
     for p in args.warc:
@@ -196,7 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     out = _open_out(args.output)
     try:
         for rec in reextract(
-            args.warc, include_all=args.all, validate_schema=not args.no_schema, stats=stats
+            args.warc,
+            include_all=args.all,
+            validate_schema=not args.no_schema,
+            stats=stats,
+            jobs=args.jobs,
         ):
             out.write(_dumps(rec) + "\n")
     except WarcReadError as exc:

@@ -119,6 +119,11 @@ def test_reextract_gives_the_runs_records_field_for_field(first_run, tmp_path):
         assert list(again[cid]) == list(rec)  # same keys, same order
         for field, value in rec.items():
             assert again[cid][field] == value, (cid, field)
+    # parsing in worker processes changes nothing, not even the order
+    out2 = tmp_path / "re2.jsonl"
+    proc = reextract(*warc_files(result.output_dir), "-j", "2", "-o", out2)
+    assert proc.returncode == 0, proc.stderr
+    assert out2.read_bytes() == out.read_bytes()
 
 
 def test_extract_reads_a_warc(first_run):
