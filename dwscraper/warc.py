@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import ChunkedDataReader
@@ -228,8 +229,8 @@ class RotatingWarcWriter:
     ) -> Prepared:
         """One fetch as a response record and its request record, gzipped, not yet written.
 
-        Pure CPU work that touches no file and no writer state, so it may run in a worker
-        thread (zlib and hashlib release the GIL) while the crawl goes on.
+        Pure CPU work that touches no file and no writer state (safe in any thread); the
+        append is write_prepared.
         """
         date = warc_date(when)
         extra = {"WARC-Date": date}
@@ -322,8 +323,6 @@ class RotatingWarcWriter:
 
 def _split_uri(uri: str) -> tuple[str, str]:
     """(host[:port], path?query) of a URL, for the request line and Host header."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(uri)
     target = parts.path or "/"
     if parts.query:

@@ -5,9 +5,10 @@
   per fetch (pages, sitemaps, feeds, robots.txt, redirects and errors alike) and leaves the
   file name, record id and WARC-Date in request.meta (warc_file / warc_record_id / warc_date).
 - WarcItemMiddleware (spider middleware) copies those onto each record the spider produces
-  from that response, sets its fetch time to the WARC-Date (one clock for both), and writes
-  the record's private discovery keys ("_...") as a JSON metadata record referring to the
-  response, so `python -m dwscraper.reextract` can rebuild the record exactly, offline.
+  from that response and sets its fetch time to the WARC-Date (one clock for both). It
+  archives, as JSON metadata records referring to the response, the record's private
+  discovery keys ("_...") and what the pipelines did with it (written with its revision, or
+  dropped and why), so `python -m dwscraper.reextract` rebuilds the run's records offline.
 
 Settings: DW_WARC_DIR (default <DW_OUTPUT_DIR>/warc, i.e. output/warc; empty disables),
 DW_WARC_MAX_BYTES (roll-over size, default 1 GB).
