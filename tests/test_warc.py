@@ -437,6 +437,19 @@ def test_middlewares_tag_records_and_archive_hints(tmp_path):
     assert crawler.stats.get_value("dwscraper/warc/bytes") > 0
 
 
+def test_cut_short_response_is_marked_truncated(tmp_path):
+    crawler = make_crawler(tmp_path)
+    dmw = WarcCaptureMiddleware.from_crawler(crawler)
+    url = f"{MIRROR}/en/x/a-9"
+    request = Request(url)
+    response = HtmlResponse(url, body=PAGE[:40], request=request, flags=["dataloss"])
+    dmw.process_response(request, response)
+    dmw.writer.close()
+    resp = next(r for r in records(dmw.writer.files[0]) if r[0] == "response")
+    assert resp[1]["WARC-Truncated"] == "length"
+    assert resp[2] == PAGE[:40]
+
+
 def test_dropped_records_note_the_reason(tmp_path):
     crawler = make_crawler(tmp_path)
     dmw = WarcCaptureMiddleware.from_crawler(crawler)
