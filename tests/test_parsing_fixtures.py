@@ -74,3 +74,18 @@ def test_no_clutter_in_fixture_text(name):
         assert record["teaser"] not in record["text"]
     if record["title"]:
         assert not record["text"].startswith(record["title"])
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n.startswith("new_")])
+def test_hashed_class_names_do_not_matter(name):
+    # sc-* classes are styled-components build hashes: a redeploy renames them all.
+    import re
+
+    html = (PAGES / f"{name}.html").read_text(encoding="utf-8")
+    counter = iter(range(10**6))
+    renamed = re.sub(r"\bsc-[A-Za-z0-9]+", lambda m: f"sc-q{next(counter)}x", html)
+    assert renamed != html
+    expected = json.loads((PAGES / f"{name}.json").read_text(encoding="utf-8"))
+    assert ordered(parse_article(renamed, expected["url"])) == ordered(
+        parse_article(html, expected["url"])
+    )
