@@ -497,6 +497,7 @@ class MirrorServer:
 
 
 EXTRA_SETTINGS: dict[str, str] = {}  # --set NAME=VALUE, for experiments
+BASELINE_PAGES = 3000  # the Scrapy-alone reference stops here: it is a rate, not a product
 
 
 def scrapy_cmd(server: MirrorServer, workdir: Path, timeout: int) -> list[str]:
@@ -540,6 +541,7 @@ def baseline_cmd(server: MirrorServer, workdir: Path, timeout: int) -> list[str]
         "LOG_LEVEL": "INFO",
         "LOG_FILE": str(workdir / "crawl.log"),
         "CLOSESPIDER_TIMEOUT": str(timeout),
+        "CLOSESPIDER_PAGECOUNT": str(BASELINE_PAGES),
         **EXTRA_SETTINGS,
     }
     for k, v in sets.items():
@@ -855,19 +857,22 @@ def profile_extraction(top: int) -> None:
     pstats.Stats(prof).sort_stats("tottime").print_stats(top)
 
 
-def profile_crawl(n: int, timeout: int, top: int) -> None:
-    """cProfile of one `scrapy crawl dw` over n pages (for finding hot spots)."""
+def profile_crawl(n: int, timeout: int, top: int, noop: bool = False) -> None:
+    """cProfile of one `scrapy crawl dw` over n pages, or (noop) of the rerun after it."""
     import pstats
 
     server = MirrorServer(n)
     workdir = Path(tempfile.mkdtemp(prefix="dwbench-prof-"))
-    prof = workdir / "crawl.prof"
+    prof = Path(tempfile.gettempdir()) / "dwbench-crawl.prof"  # kept for pstats browsing
     try:
+        if noop:
+            run_crawl(server, workdir, timeout)
         res = run_crawl(server, workdir, timeout, profile=prof)
         print(f"crawl: {res['requests']}, {res['wall']:.1f} s, rc {res['rc']}")
         stats = pstats.Stats(str(prof))
         stats.sort_stats("cumulative").print_stats(top)
         stats.sort_stats("tottime").print_stats(top)
+        print(f"profile kept in {prof}")
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -884,6 +889,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
     ap.add_argument("--profile", action="store_true", help="cProfile parse_article and exit")
     ap.add_argument("--profile-crawl", action="store_true", help="cProfile a crawl and exit")
+    ap.add_argument("--profile-noop", action="store_true", help="cProfile the no-op rerun")
     ap.add_argument(
         "--set", action="append", default=[], metavar="NAME=VALUE", help="extra -s for crawls"
     )
@@ -894,8 +900,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         profile_extraction(40)
         return 0
-    if args.profile_crawl:
-        profile_crawl(args.pages, args.crawl_timeout, 60)
+    if args.profile_crawl or args.profile_noop:
+        profile_crawl(args.pages, args.crawl_timeout, 60, noop=args.profile_noop)
         return 0
     t0 = time.perf_counter()
     ext = None if args.skip_extraction else bench_extraction(args.rounds)
