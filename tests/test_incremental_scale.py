@@ -9,6 +9,7 @@ run as a script it captures them with a real crawl first and prints the timings:
 from __future__ import annotations
 
 import json
+import resource
 import time
 from pathlib import Path
 
@@ -61,12 +62,15 @@ def main() -> None:
         for i in range(3):
             site.clear_log()
             t = time.monotonic()
+            cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             again = run_crawl(site, out, *LANGS)
             wall = time.monotonic() - t
+            cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime
             s = json.loads((out / "last-run.json").read_text())
             print(
                 f"no-change run {i + 1}: exit {again.returncode}, wall {wall:.2f} s "
-                f"(crawl {s['duration_s']:.2f} s), requests {len(site.log)} "
+                f"(CPU {cpu:.2f} s, crawl {s['duration_s']:.2f} s), requests {len(site.log)} "
                 f"({'only robots/sitemaps/feeds' if only_discovery(site.log) else site.log}), "
                 f"records written {s['records_written']}, not_modified "
                 f"{s['skipped'].get('not_modified')}"
