@@ -225,7 +225,8 @@ class AccountingMiddleware:
         if "dataloss" in response.flags:
             self.crawler.stats.inc_value("dwscraper/truncated")
             logger.warning("truncated body, parsing what arrived: %s", response.url)
-        if self.maxsize and len(response.body) > self.maxsize:
+        limit = request.meta.get("download_maxsize", self.maxsize)  # sitemaps may be larger
+        if limit and len(response.body) > limit:
             self.ledger.skip(request, "too_large", f"{len(response.body)} bytes")
             raise IgnoreRequest(f"too_large: {response.url}")
         if kind_of(request) != "page":

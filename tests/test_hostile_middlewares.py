@@ -269,6 +269,15 @@ def test_body_over_maxsize_is_too_large():
     assert skips(stats(crawler)) == {"too_large": 1}
 
 
+def test_per_request_maxsize_is_respected():
+    crawler = make_crawler(DOWNLOAD_MAXSIZE=1000)
+    mw = AccountingMiddleware.from_crawler(crawler)
+    req = scheduled(crawler, SITEMAP, download_maxsize=50_000)
+    resp = TextResponse(SITEMAP, body=b"<urlset>" + b" " * 5000 + b"</urlset>", request=req)
+    assert mw.process_response(req, resp) is resp
+    assert skips(stats(crawler)) == {}
+
+
 def test_dataloss_body_is_flagged_and_passed_on():
     crawler = make_crawler()
     mw = AccountingMiddleware.from_crawler(crawler)

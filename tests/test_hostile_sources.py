@@ -101,6 +101,7 @@ def sources_run(tmp_path_factory):
             "-a",
             "since=2024-01-01",
             DW_SITEMAP_MAX_DEPTH=3,
+            DOWNLOAD_MAXSIZE=1024 * 1024,  # pages; the 50,000-URL sitemap (~6 MB) is a source
             DW_MAX_ERROR_RATIO=1,
             DW_MAX_EMPTY_RATIO=1,
             timeout=240,
