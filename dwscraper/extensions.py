@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 import os
+import sqlite3
 import time
 from collections import Counter
 from pathlib import Path
@@ -319,18 +320,25 @@ class RunStateExtension:
         revision = int(record.get("revision") or 1)
         if path is not None:
             self._watch_fsync(Path(path))
-        self.store.mark_written(
-            record["id"],
-            revision=revision,
-            content_hash=record.get("content_hash"),
-            fetched_at=record.get("fetched_at"),
-            source_date=newest(
-                normalize_date(a.get("_discovered_date")),
-                normalize_date(a.get("_discovered_lastmod")),
-            ),
-            url=record.get("url"),
-            output_file=Path(str(path)).name.removesuffix(".part") if path else None,
-        )
+        try:
+            self.store.mark_written(
+                record["id"],
+                revision=revision,
+                content_hash=record.get("content_hash"),
+                fetched_at=record.get("fetched_at"),
+                source_date=newest(
+                    normalize_date(a.get("_discovered_date")),
+                    normalize_date(a.get("_discovered_lastmod")),
+                ),
+                url=record.get("url"),
+                output_file=Path(str(path)).name.removesuffix(".part") if path else None,
+            )
+        except (sqlite3.Error, OSError) as exc:
+            # The line is out but the state does not know it: the next run would write it
+            # again. Say so loudly (exit 5) rather than let cron believe all is well.
+            logger.error("state store %s failed for %s: %s", self.state_path, record["id"], exc)
+            if "state_unwritable" not in self.problems:
+                self.problems.append("state_unwritable")
         self.stats.inc_value(STAT_NEW if revision == 1 else STAT_UPDATED)
 
     def _watch_fsync(self, path: Path) -> None:

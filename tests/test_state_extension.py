@@ -254,3 +254,16 @@ def test_extension_stays_out_of_non_discovery_spiders(tmp_path):
     with pytest.raises(NotConfigured):
         RunStateExtension.from_crawler(crawler)
     assert not (tmp_path / "s.sqlite3.lock").exists()
+
+
+def test_a_state_write_failure_is_exit_5(tmp_path):
+    ext, crawler = make_ext(tmp_path)
+    ext.store = StateStore(tmp_path / "s.sqlite3")
+    ext.store.conn.execute("DROP TABLE content")  # the store breaks under the run
+    rec = {"id": "a-1", "revision": 1, "content_hash": "h", "fetched_at": "2024-01-01T00:00:00Z"}
+    ext.record_written(rec, rec, path=None)
+    for k, v in OK_SOURCES.items():
+        crawler.stats.set_value(k, v)
+    s = ext.finish("finished")
+    assert (s["exit_code"], s["problems"]) == (EXIT_OUTPUT, ["state_unwritable"])
+    ext.store.close()
