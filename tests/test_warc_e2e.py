@@ -84,6 +84,15 @@ def test_crawl_writes_one_readable_warc_named_after_the_run(first_run):
     assert "https://www.dw.com/en/article-sitemap-2.xml.gz" in uris
     assert "https://rss.dw.com/xml/rss-de-all" in uris
     assert not any("robots-disallowed" in u for u in uris)
+    # warcio's own checker verifies every record's block and payload digests
+    check = subprocess.run(
+        [sys.executable, "-c", "from warcio.cli import main; main()", "check", "-v", str(files[0])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout[-2000:]
+    assert check.stdout.count("digest pass") >= len(recs) - 1  # warcinfo has no digest
     # the URL actually fetched (the mirror) is kept next to the canonical one
     fetched = [h.get(FETCHED_URI_HEADER, "") for t, h in recs if t == "response"]
     assert fetched and all(f.startswith(mirror + "/") for f in fetched)
