@@ -46,7 +46,7 @@ def test_parsing_package_does_not_import_scrapy():
         "from dwscraper.parsing import parse_article\n"
         "parse_article(b'<html><body><article><h1>x</h1></article></body></html>',"
         " 'https://www.dw.com/en/x/a-1')\n"
-        "import dwscraper.extract, dwscraper.evaluate\n"
+        "import dwscraper.evaluate\n"
         "bad = sorted(m for m in sys.modules if m == 'scrapy' or m.startswith('scrapy.'))\n"
         "print(bad)\n"
     )
