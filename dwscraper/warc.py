@@ -551,12 +551,13 @@ def read_metadata(paths: Iterable[str | os.PathLike[str]]) -> dict[str, dict[str
 
 
 def is_html(resp: ArchivedResponse) -> bool:
-    """HTML by Content-Type, or by a sniff of the body when the header is missing."""
+    """A page the spider would parse: Content-Type with html or xml, or none at all.
+
+    Same rule as the spider's parse_page (a missing type is left to the body sniffing of
+    Scrapy's response classes, which reextract applies too).
+    """
     ctype = resp.content_type
-    if ctype:
-        return "html" in ctype
-    head = resp.body[:1024].lstrip().lower()
-    return head.startswith((b"<!doctype html", b"<html"))
+    return not ctype or "html" in ctype or "xml" in ctype
 
 
 def iter_archived_pages(
