@@ -17,6 +17,7 @@ from typing import Any
 from dwsite import default_articles, make_article
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
 from dwscraper.parsing import parse_article
 from dwscraper.record import FIELDS
@@ -117,6 +118,27 @@ def _hidden_position(page: str, rnd: random.Random) -> int | None:
     return None  # e.g. everything after an unclosed <title> is title text
 
 
+_CHECK_PARSER = etree.HTMLParser(remove_comments=False, huge_tree=True)
+_HIDING = ("script", "style")
+
+
+def _only_hidden(page: str, mark: str) -> bool:
+    """True when libxml2 reads every occurrence of mark as script, style or comment text."""
+    try:
+        root = etree.fromstring(page.replace("\x00", ""), _CHECK_PARSER)
+    except (etree.ParserError, ValueError):
+        return False
+    if root is None:
+        return False
+    for el in root.iter():
+        hiding = el.tag in _HIDING or el.tag is etree.Comment
+        if (el.text and mark in el.text and not hiding) or (el.tail and mark in el.tail):
+            return False
+        if any(mark in v for v in el.attrib.values()):
+            return False
+    return True
+
+
 def mutate(page: str, rnd: random.Random) -> str | bytes:
     """A corpus page with 1-4 random mutations, hidden markers, maybe re-encoded."""
     for _ in range(rnd.randint(1, 4)):
@@ -137,19 +159,23 @@ def mutate(page: str, rnd: random.Random) -> str | bytes:
             page = page[:i] + _ld_script(rnd) + page[i:]
         else:
             page = page[:i] + rnd.choice(HOSTILE_SNIPPETS) + page[i:]
-    # Hidden content goes in last, at tag boundaries, so no mutation can break its container.
+    # Hidden content goes in last, at tag boundaries, so no mutation can break its container;
+    # an insertion libxml2 itself would not read as a script/style/comment (inside a broken
+    # attribute, say) is not hidden content and is left out.
     for _ in range(rnd.randint(0, 3)):
         at = _hidden_position(page, rnd)
         if at is None:
             break
-        hidden = rnd.choice(
+        mark, hidden = rnd.choice(
             (
-                f"<script>document.write('<p>{SCRIPT_MARK}</p>')</script>",
-                f"<style>p::before {{ content: '{STYLE_MARK}' }}</style>",
-                f"<!-- <p>{COMMENT_MARK}</p> -->",
+                (SCRIPT_MARK, f"<script>document.write('<p>{SCRIPT_MARK}</p>')</script>"),
+                (STYLE_MARK, f"<style>p::before {{ content: '{STYLE_MARK}' }}</style>"),
+                (COMMENT_MARK, f"<!-- <p>{COMMENT_MARK}</p> -->"),
             )
         )
-        page = page[:at] + hidden + page[at:]
+        candidate = page[:at] + hidden + page[at:]
+        if _only_hidden(candidate, mark):
+            page = candidate
     encoding = rnd.choice((None, None, "utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16"))
     return page if encoding is None else page.encode(encoding, errors="replace")
 
