@@ -336,6 +336,8 @@ def test_unwritable_output_exits_non_zero(dwsite, tmp_path):
     result = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=False)
     assert result.returncode == EXIT_OUTPUT, result.stderr[-3000:]
     assert dwsite.article_requests() == []
+    s = json.loads((tmp_path / "last-run.json").read_text())
+    assert s["exit_code"] == EXIT_OUTPUT and "output_unwritable" in s["problems"]
 
 
 # --- pause and resume (JOBDIR) ----------------------------------------------------------------
