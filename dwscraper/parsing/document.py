@@ -20,7 +20,7 @@ Element = etree._Element
 
 # Enough of the page to find a <meta charset>; DW writes it in the first few hundred bytes.
 _SNIFF_BYTES = 4096
-_META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]+)""", re.I)
+_CHARSET_VALUE_RE = re.compile(rb"""\s*=\s*["']?\s*([A-Za-z0-9_:.-]+)""")
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _XML_DECL_BYTES_RE = re.compile(rb"^\s*<\?xml[^>]*\?>", re.I)
 _BOMS: tuple[tuple[bytes, str], ...] = (
@@ -96,14 +96,35 @@ def _normalize_encoding(name: str) -> str | None:
         return None
 
 
+def _declared_charset(head: bytes) -> bytes | None:
+    """The charset a <meta> in `head` declares (charset= or http-equiv content=...)."""
+    lowered = None
+    pos = head.find(b"charset")
+    if pos < 0:
+        lowered = head.lower()
+        pos = lowered.find(b"charset")
+    while pos >= 0:
+        start = head.rfind(b"<", 0, pos)
+        if (
+            start >= 0
+            and head[start : start + 5].lower() == b"<meta"
+            and head.find(b">", start, pos) < 0
+        ):
+            m = _CHARSET_VALUE_RE.match(head, pos + 7)
+            if m:
+                return m.group(1)
+        pos = (lowered or head).find(b"charset", pos + 7)
+    return None
+
+
 def sniff_encoding(data: bytes) -> str:
     """The encoding to read `data` with: BOM, then the declared charset, then UTF-8 if it
     decodes, else cp1252 (what browsers assume for legacy Western pages)."""
     for bom, enc in _BOMS:
         if data.startswith(bom):
             return enc
-    m = _META_CHARSET_RE.search(data[:_SNIFF_BYTES])
-    declared = _normalize_encoding(m.group(1).decode("ascii", "replace")) if m else None
+    raw = _declared_charset(data[:_SNIFF_BYTES])
+    declared = _normalize_encoding(raw.decode("ascii", "replace")) if raw else None
     # A page that says "utf-16" in an ASCII-compatible prolog is lying; ignore that.
     if declared and not declared.startswith(("utf-16", "utf-32", "utf_16", "utf_32")):
         return "utf-8" if declared in ("utf-8", "utf_8") else declared
