@@ -7,6 +7,7 @@ one by one, with the outcomes adding up to the URLs scheduled.
 
 from __future__ import annotations
 
+import gzip
 import io
 import re
 import threading
@@ -120,6 +121,9 @@ def hostile_site() -> tuple[DWSite, dict[str, str], dict[str, str]]:
     expect_skip["a-9007"] = "offsite_redirect"
     site.routes[listed("a-9010", "empty")] = (200, HTML, b"")
     expect_skip["a-9010"] = "empty_page"
+    zeros = gzip.compress(b"<html><body><p>" + b"0" * (20 * 1024 * 1024), compresslevel=9)
+    site.routes[listed("a-9017", "gzip-bomb")] = (200, {**HTML, "Content-Encoding": "gzip"}, zeros)
+    expect_skip["a-9017"] = "too_large"
     # A slug that tries to climb out of any directory it might be written into.
     site.extra_news_urls["en"].append(WWW + "/en/..%2F..%2F..%2Ftmp%2Fdw-pwned/a-9016")
     expect_skip["a-9016"] = "http_404"
@@ -134,7 +138,7 @@ def hostile_site() -> tuple[DWSite, dict[str, str], dict[str, str]]:
     expect_skip["a-9014"] = "no_article"
     slow = listed("a-9013", "slow")
     site.routes[slow] = (200, HTML, _html(art(9013, "Slow story")))
-    site.delays[slow] = 4.0
+    site.delays[slow] = 30.0
     expect_skip["a-9013"] = "timeout"
 
     # Odd but readable pages: written.
@@ -190,7 +194,7 @@ def hostile_run(tmp_path_factory):
             tmp_path_factory.mktemp("hostile"),
             "-a",
             "lang=en",
-            DOWNLOAD_TIMEOUT=1,
+            DOWNLOAD_TIMEOUT=5,  # generous: a loaded CI machine must not time out good pages
             RETRY_TIMES=1,
             DW_RETRY_BACKOFF_BASE=0,
             DW_RETRY_AFTER_MAX=1,

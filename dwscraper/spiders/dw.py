@@ -410,7 +410,7 @@ class DwSpider(scrapy.Spider):
                 return "offsite_redirect"
             if "redirect" in msg:
                 return "too_many_redirects"
-            if "max size" in msg or "larger than" in msg:
+            if "max size" in msg or "maxsize" in msg or "larger than" in msg:
                 return "too_large"
             return "ignored"
         if failure.check(TimeoutError, TCPTimedOutError):
