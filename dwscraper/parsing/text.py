@@ -101,6 +101,15 @@ def drop(el: Element) -> None:
     parent.remove(el)
 
 
+# Page furniture lines are short (a label, a skip link, a credit): prose is never tested.
+_CLUTTER_MAX = 200
+
+
+def is_clutter_line(line: str) -> bool:
+    """A whole line that is page furniture (skip link, ad label, credit, related heading)."""
+    return len(line) <= _CLUTTER_MAX and CLUTTER_LINE_RE.match(line) is not None
+
+
 def has_class(el: Element, token: str) -> bool:
     """Class-token test (never a substring match: 'rich-text-ad' is not 'rich-text')."""
     return token in (el.get("class") or "").split()
@@ -150,11 +159,13 @@ _READ_MORE_MAX = 400
 
 def is_read_more(el: Element, text: str, links: list[Element] | None = None) -> bool:
     """'Read more: <a>Other story</a>' and its localized forms: a link, not prose."""
+    if len(text) > _READ_MORE_MAX:
+        return False
     if _READ_MORE_RE.match(text):
         return True
     if links is None:
         links = _LINKS(el)
-    if not links or len(text) > _READ_MORE_MAX:
+    if not links:
         return False
     rest = " ".join("".join(_NON_LINK_TEXT(el)).split())
     # What is not link text is only a short label ending in a colon.
@@ -194,7 +205,7 @@ def block_lines(el: Element) -> list[str]:
         return []
     if tag == "p" and (is_read_more(el, text, links) or is_promo(el, text, links)):
         return []
-    if CLUTTER_LINE_RE.match(text):
+    if is_clutter_line(text):
         return []
     return [text]
 
@@ -218,7 +229,7 @@ def container_blocks(container: Element, depth: int = 0) -> list[str]:
     def flush() -> None:
         line = clean_line("".join(run))
         run.clear()
-        if line and not CLUTTER_LINE_RE.match(line):
+        if line and not is_clutter_line(line):
             out.append(line)
 
     run.append(container.text or "")
