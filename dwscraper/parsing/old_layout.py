@@ -29,10 +29,6 @@ _COL3 = etree.XPath("./div[contains(concat(' ', normalize-space(@class), ' '), '
 _KICKER = etree.XPath("./h4[contains(concat(' ', normalize-space(@class), ' '), ' artikel ')]")
 _H1 = etree.XPath("./h1")
 _INTRO = etree.XPath("./p[contains(concat(' ', normalize-space(@class), ' '), ' intro ')]")
-_PICBOX = etree.XPath(".//div[contains(concat(' ', normalize-space(@class), ' '), ' picBox ')]")
-_SMALLLIST = etree.XPath(
-    ".//ul[contains(concat(' ', normalize-space(@class), ' '), ' smallList ')]"
-)
 _LI = etree.XPath("./li")
 _STRONG = etree.XPath("./strong | ./b")
 _HREFS = etree.XPath(".//a/@href")
@@ -77,6 +73,13 @@ class OldPage:
     image_caption: str | None = None
     image_credit: str | None = None
     signature: Signature = field(default_factory=Signature)
+
+
+def _with_class(scope: Element, tag: str, token: str) -> list[Element]:
+    """Descendants <tag> of scope whose class has `token` (a walk, cheaper than XPath)."""
+    return [
+        el for el in scope.iter(tag) if token in (el.get("class") or "").split() and el is not scope
+    ]
 
 
 def recognize(doc_body: Element | None, long_texts: list) -> bool:
@@ -138,7 +141,7 @@ def _read_small_list(page: OldPage, ul: Element) -> None:
 
 
 def _image(page: OldPage, col3: Element) -> None:
-    for box in _PICBOX(col3):
+    for box in _with_class(col3, "div", "picBox"):
         img = next(box.iter("img"), None)
         if img is None:
             continue
@@ -186,7 +189,8 @@ def read(body: Element | None, long_texts: list) -> OldPage:
         page.title = element_text(h1[0]) if h1 else None
         intro = _INTRO(col3)
         page.intro = element_text(intro[0]) if intro else None
-        for ul in _SMALLLIST(col3.getparent() if col3.getparent() is not None else col3):
+        scope = col3.getparent() if col3.getparent() is not None else col3
+        for ul in _with_class(scope, "ul", "smallList"):
             _read_small_list(page, ul)
             # DW prints the list twice (article foot, right column): one full copy is enough.
             if page.date and page.short_url and page.keywords:
