@@ -222,6 +222,8 @@ def test_title_suffix(title, expected):
         ("ab/sti (dpa, rtr)", ["ab", "sti"], ["dpa", "rtr"]),
         ("(dpa, epd)", [], ["dpa", "epd"]),
         ("kle/se", ["kle", "se"], []),
+        ("ab (dpa)", ["ab"], ["dpa"]),
+        ("kle (AFP, Reuters)", ["kle"], ["AFP", "Reuters"]),
         ("Edited by: Wesley Dockery", ["Wesley Dockery"], []),
         ("س.ح/ع.م (د ب أ، رويترز)", ["س.ح", "ع.م"], ["د ب أ", "رويترز"]),
     ],
@@ -234,7 +236,15 @@ def test_signature_lines(line, editors, agencies):
 
 @pytest.mark.parametrize(
     "line",
-    ["Ja/Nein", "2022/2023", "He said (quietly) no.", "The end.", "Berlin (AFP) - The talks"],
+    [
+        "Ja/Nein",
+        "2022/2023",
+        "He said (quietly) no.",
+        "The end.",
+        "Berlin (AFP) - The talks",
+        "mehr (siehe oben)",
+        "ok",
+    ],
 )
 def test_prose_is_not_a_signature(line):
     assert parse_signature(line) is None

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-# Initials: lowercase-ish letter groups joined by "/" ("rc/msh", "dj/jj", "ai/kle").
-_INITIALS = r"(?P<ini>[\w.]{1,8}(?:\s*/\s*[\w.]{0,8}){1,4})"
+# Initials: lowercase-ish letter groups joined by "/" ("rc/msh", "dj/jj", "ai/kle"), or one
+# editor's alone ("ab (dpa)"; accepted only with an agency list, see parse_signature).
+_INITIALS = r"(?P<ini>[\w.]{1,8}(?:\s*/\s*[\w.]{0,8}){0,4})"
 # One editor's initials: letters (and dots, "s.h"), lowercase when written in Latin script.
 _INITIAL_RE = re.compile(r"^[^\W\d_](?:[^\W\d_]|\.){0,7}$")
 _AGENCIES = r"\((?P<ag>[^()\n]{1,120})\)"
@@ -25,6 +26,15 @@ _EDITED_BY_RE = re.compile(
     re.I,
 )
 _SENTENCE_END_RE = re.compile(r"[.!?…]\s*$")
+# Agencies DW credits; a lone initial ("ab (dpa)") must name one of them, or "mehr (siehe
+# oben)" would pass for a signature.
+_KNOWN_AGENCIES = frozenset(
+    {
+        "dpa", "afp", "ap", "reuters", "rtr", "kna", "epd", "efe", "ansa", "lusa", "sid", "ips",
+        "apa", "tass", "itar-tass", "ria", "xinhua", "yonhap", "kyodo", "anadolu", "aa", "irna",
+        "isna", "upi", "cna", "pti", "ani",
+    }
+)  # fmt: skip
 
 
 @dataclass
@@ -63,6 +73,13 @@ def parse_signature(line: str | None) -> Signature | None:
         if agencies and any(len(a.split()) > 3 for a in agencies):
             return None
         if not editors and not agencies:
+            return None
+        # A lone lowercase word is a signature only when known agencies follow ("ab (dpa)").
+        if (
+            "/" not in initials
+            and editors
+            and not any(a.lower() in _KNOWN_AGENCIES for a in agencies)
+        ):
             return None
         return Signature(editors=editors, agencies=agencies)
     m = _EDITED_BY_RE.match(line)
