@@ -1,11 +1,13 @@
 """Middlewares that keep an unattended crawl safe, polite and fully accounted for.
 
-- ScopeMiddleware (downloader, 40): only DW hosts and the configured mirror are ever
-  requested; anything else, including a redirect off DW, is dropped and counted. Runs before
-  RobotsTxtMiddleware so an offsite URL never even triggers a robots.txt fetch.
+- ScopeMiddleware (downloader, 40, and on request_scheduled): only DW hosts and the
+  configured mirror are ever requested; anything else, including a redirect off DW, is
+  dropped and counted (offsite / offsite_redirect) before Scrapy's OffsiteMiddleware would
+  drop it silently, and before RobotsTxtMiddleware would fetch that host's robots.txt.
 - AccountingMiddleware (downloader, 10, outermost): sees each request's final response or
   exception and closes its ledger ticket with a reason (http_<status>, not_html, empty_page,
-  too_large, robots, timeout, ...). Pages that cannot be articles never reach the spider.
+  too_large, robots, timeout, ...). Pages that cannot be articles never reach the spider;
+  pages with a missing or wrong charset are decoded by what their bytes are.
 - BackoffRetryMiddleware (downloader, 550): Scrapy's RetryMiddleware plus a wait before each
   retry: Retry-After when the server sends one (capped), exponential backoff otherwise;
   truncated 2xx bodies (flag "dataloss") are retried too, then parsed as far as they go.
@@ -40,7 +42,6 @@ from dwscraper.accounting import Ledger, kind_of
 logger = logging.getLogger(__name__)
 
 RETRY_DELAY = "dw_retry_delay"  # request.meta: seconds to wait before this retry is sent
-SCOPE_REASON = "dw_scope_reason"
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Magic numbers of what a misconfigured server may send in place of an article.
