@@ -91,13 +91,18 @@ def is_error_reason(reason: str) -> bool:
     return reason in _ERROR_REASONS
 
 
-def _refetch_all(spider: Spider | None) -> bool:
-    value = str(getattr(spider, "refetch", "") or "").strip().lower()
-    if value in ("", "no", "none", "changed", "0", "false"):
+def parse_refetch(value: Any) -> bool:
+    """The `-a refetch=` argument: True for 'all'; ValueError for anything unknown."""
+    text = str(value or "").strip().lower()
+    if text in ("", "no", "none", "changed", "0", "false"):
         return False
-    if value in ("all", "1", "yes", "true"):
+    if text in ("all", "1", "yes", "true"):
         return True
-    raise ValueError(f"refetch must be 'all' (or omitted), got {value!r}")
+    raise ValueError(f"refetch must be 'all' (or omitted), got {text!r}")
+
+
+def _refetch_all(spider: Spider | None) -> bool:
+    return parse_refetch(getattr(spider, "refetch", None))
 
 
 def discovery_date(disc: Any) -> str | None:

@@ -267,3 +267,29 @@ def test_a_state_write_failure_is_exit_5(tmp_path):
     s = ext.finish("finished")
     assert (s["exit_code"], s["problems"]) == (EXIT_OUTPUT, ["state_unwritable"])
     ext.store.close()
+
+
+def test_refetch_argument_values():
+    from dwscraper.extensions import parse_refetch
+
+    assert parse_refetch("all") and parse_refetch("ALL ")
+    assert not parse_refetch(None) and not parse_refetch("")
+    with pytest.raises(ValueError, match="refetch must be 'all'"):
+        parse_refetch("bogus")
+
+
+def test_bad_refetch_is_a_usage_error_before_anything_runs(tmp_path):
+    import subprocess
+    import sys
+
+    from dwsite import REPO
+
+    state = tmp_path / "s.sqlite3"
+    proc = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "dw", "-a", "refetch=bogus",
+         "-s", f"DW_STATE_PATH={state}"],
+        cwd=REPO, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "refetch must be 'all'" in proc.stderr
+    assert not state.exists() and not (tmp_path / "s.sqlite3.lock").exists()

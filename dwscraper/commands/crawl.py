@@ -18,7 +18,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 
 from dwscraper import runlock
-from dwscraper.extensions import EXIT_LOCKED, EXIT_OK, EXIT_OUTPUT, STAT_EXIT
+from dwscraper.extensions import EXIT_LOCKED, EXIT_OK, EXIT_OUTPUT, STAT_EXIT, parse_refetch
 
 
 def exit_code(crawler: Crawler | None, bootstrap_failed: bool) -> int:
@@ -49,6 +49,10 @@ class Command(ScrapyCrawlCommand):
         """
         super().process_options(args, opts)
         assert self.settings is not None
+        try:
+            parse_refetch(opts.spargs.get("refetch"))
+        except ValueError as exc:
+            raise UsageError(str(exc), print_help=False) from exc
         state_path = self.settings.get("DW_STATE_PATH")
         if not state_path:
             return
