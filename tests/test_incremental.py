@@ -149,7 +149,9 @@ def test_changed_article_is_fetched_alone_and_written_as_revision_2(dwsite, tmp_
     dwsite.clear_log()
     second = run_crawl(dwsite, tmp_path, *args)
     assert second.returncode == 0, second.log[-3000:]
-    assert [p.split("?")[0] for p in dwsite.article_requests()] == [art.path]
+    # The feed links another slug (redirected) and which source is read first varies.
+    assert {p.split("?")[0].rsplit("/", 1)[1] for p in dwsite.article_requests()} == {"a-1001"}
+    assert len(dwsite.fetches_of("a-1001")) == 1
     new_file = [f for f in second.files if f not in first_files]
     assert len(new_file) == 1
     (rec,) = [json.loads(x) for x in new_file[0].read_text().splitlines()]
@@ -196,7 +198,11 @@ def test_republished_article_in_latest_mode_is_refetched(dwsite, tmp_path):
     dwsite.clear_log()
     second = run_crawl(dwsite, tmp_path, *LANGS)
     assert second.returncode == 0
-    assert [p.split("?")[0] for p in dwsite.article_requests()] == [art.path]
+    # Only this article is requested. The feed may link an older slug that the mirror
+    # redirects (which source is read first varies), so compare ids and real page fetches.
+    requested_ids = {p.split("?")[0].rsplit("/", 1)[1] for p in dwsite.article_requests()}
+    assert requested_ids == {"a-2001"}
+    assert len(dwsite.fetches_of("a-2001")) == 1
     # same text, same content hash: nothing is written, the newer date is remembered
     assert summary(tmp_path)["unchanged"] == 1
     assert len(second.records) == len(first.records)
