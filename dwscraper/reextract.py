@@ -4,11 +4,11 @@
 
 Why: DW redesigns its pages; when extraction breaks or improves, users re-extract what was
 already downloaded instead of crawling DW again. Each archived 200 HTML content page goes
-through the same steps as in a crawl (the spider's page checks, parse_article with the
-canonical URL, the pipelines' pure normalize/validate/dedupe functions, the writer's JSON
-form), with fetched_at from the WARC-Date and the discovery hints and revision the crawl
-archived next to the response. So re-extracting a run's WARC with an unchanged parser gives
-that run's records, field for field.
+through the same steps as in a crawl (dwscraper.pages.record_from_page: the spider's page
+checks and parse_article with the canonical URL; the pipelines' pure normalize/validate/dedupe
+functions; the writer's JSON form), with fetched_at from the WARC-Date and the discovery
+hints and revision the crawl archived next to the response. So re-extracting a run's WARC
+with an unchanged parser gives that run's records, field for field.
 
 By default a page the run deliberately did not write because it was unchanged since an
 earlier run (crawl history, not extraction) is skipped again; --all re-extracts it too.
@@ -22,7 +22,7 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -31,7 +31,7 @@ from typing import IO, Any
 from dwscraper import record as rec_mod
 from dwscraper import urls
 from dwscraper.normalize import to_rfc3339
-from dwscraper.parsing import parse_article
+from dwscraper.pages import record_from_page
 from dwscraper.pipelines import _dumps, missing_required, normalize_record, schema_errors
 from dwscraper.warc import (
     ArchivedResponse,
@@ -58,8 +58,11 @@ def run_of(path: Path) -> str:
     return _SEQ_RE.sub("", path.name)
 
 
-def page_text(page: ArchivedResponse) -> str | None:
-    """The page decoded as the spider saw it (Scrapy's TextResponse encoding rules)."""
+def page_text(page: ArchivedResponse) -> Callable[[], str] | None:
+    """The page's text as the spider would decode it (Scrapy's TextResponse rules), lazily.
+
+    None when Scrapy would not make the page a text response at all (then it is not_html).
+    """
     from scrapy.http import TextResponse
     from scrapy.responsetypes import responsetypes
 
@@ -67,25 +70,16 @@ def page_text(page: ArchivedResponse) -> str | None:
     cls = responsetypes.from_args(headers=headers, url=page.fetched_url, body=page.body)
     if not issubclass(cls, TextResponse):
         return None
-    return cls(url=page.fetched_url, headers=headers, body=page.body).text
+    response = cls(url=page.fetched_url, headers=headers, body=page.body)
+    return lambda: response.text
 
 
 def page_record(page: ArchivedResponse) -> tuple[dict[str, Any] | None, str | None]:
     """(normalized record, None) or (None, skip reason) for one archived page."""
-    text = page_text(page)
-    if text is None:
-        return None, "not_html"
-    if not page.body.strip():
-        return None, "empty_page"
     canonical = urls.canonical_url(page.url)
-    if urls.content_id(canonical) is None:
-        return None, "no_article"
-    try:
-        record = parse_article(text, canonical)
-    except Exception:  # the parser must not stop a re-extraction either
-        return None, "parse_error"
-    if not isinstance(record, dict) or record.get("_not_article"):
-        return None, "no_article"
+    record, skipped = record_from_page(page.body, page.content_type, canonical, page_text(page))
+    if skipped is not None:  # the crawl's own page checks (dwscraper/pages.py)
+        return None, skipped.reason
     for key, value in page.hints.items():  # the spider's discovery keys; the parser's own win
         record.setdefault(key, value)
     record["_fetched_at"] = to_rfc3339(page.warc_date) or page.hints.get("_fetched_at")

@@ -33,6 +33,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from dwscraper.pages import is_page_type
 from dwscraper.urls import canonical_url, is_content_url
 
 logger = logging.getLogger(__name__)
@@ -553,11 +554,10 @@ def read_metadata(paths: Iterable[str | os.PathLike[str]]) -> dict[str, dict[str
 def is_html(resp: ArchivedResponse) -> bool:
     """A page the spider would parse: Content-Type with html or xml, or none at all.
 
-    Same rule as the spider's parse_page (a missing type is left to the body sniffing of
-    Scrapy's response classes, which reextract applies too).
+    The spider's own rule (dwscraper.pages.is_page_type; a missing type is left to the body
+    sniffing of Scrapy's response classes, which reextract applies too).
     """
-    ctype = resp.content_type
-    return not ctype or "html" in ctype or "xml" in ctype
+    return is_page_type(resp.content_type)
 
 
 def iter_archived_pages(

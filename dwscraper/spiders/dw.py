@@ -3,8 +3,9 @@
 Sources per edition: the Google News sitemap, the RSS feed (where DW has one) and, with
 `-a mode=archive`, the article sitemap (following sitemap indexes). Every URL met is fetched
 from DW_BASE_URL / DW_RSS_URL (so tests crawl a local mirror) and each content id is fetched
-at most once per run. Pages go to dwscraper.parsing.parse_article; everything that does not
-become a record is counted in stats under dwscraper/skipped/<reason> with a log line.
+at most once per run. Pages go through dwscraper.pages.record_from_page (the page checks and
+parse_article); everything that does not become a record is counted in stats under
+dwscraper/skipped/<reason> with a log line.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from twisted.internet.error import (
 )
 from twisted.python.failure import Failure
 
-from dwscraper import sources, urls
+from dwscraper import pages, sources, urls
 from dwscraper.accounting import Ledger
 from dwscraper.urls import EDITIONS
 
@@ -361,30 +362,10 @@ class DwSpider(scrapy.Spider):
         url = response.url
         cid = response.meta.get("dw_id") or urls.content_id(url)
         ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
-        if not isinstance(response, TextResponse) or (
-            ctype and "html" not in ctype and "xml" not in ctype
-        ):
-            self.skip("not_html", response, ctype or type(response).__name__)
-            return
-        if not response.body.strip():
-            self.skip("empty_page", response)
-            return
-        canonical = self._canonical(url)
-        if urls.content_id(canonical) is None:
-            # Redirected to a section/topic page: the content is gone.
-            self.skip("no_article", response, "redirected to a non-content page")
-            return
-        # Imported here: a no-change cron run parses no page and skips loading the parser
-        # (trafilatura and friends), a good part of its start-up time.
-        from dwscraper.parsing import parse_article
-
-        try:
-            record = parse_article(response.text, canonical)
-        except Exception as exc:  # the parser must not stop the crawl
-            self.skip("parse_error", response, repr(exc)[:200])
-            return
-        if not isinstance(record, dict) or record.get("_not_article"):
-            self.skip("no_article", response)
+        text = (lambda: response.text) if isinstance(response, TextResponse) else None
+        record, skipped = pages.record_from_page(response.body, ctype, self._canonical(url), text)
+        if skipped is not None:  # record_from_page gives exactly one of the two
+            self.skip(skipped.reason, response, skipped.detail)
             return
         disc = self.discovered.get(cid) if cid else None
         record["_discovered_date"] = disc.date if disc else None

@@ -1,0 +1,76 @@
+"""dwscraper.pages: the page checks the spider and the re-extraction share."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dwscraper.pages import Skip, is_page_type, record_from_page
+from tests.dwsite import make_article
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _never() -> str:
+    raise AssertionError("text decoded for a page that is not parsed")
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype", "url", "text", "reason"),
+    [
+        (b"<html>x</html>", "text/html", "https://www.dw.com/en/x/a-1", None, "not_html"),
+        (b"%PDF-1.4", "application/pdf", "https://www.dw.com/en/x/a-1", _never, "not_html"),
+        (b" \n ", "text/html", "https://www.dw.com/en/x/a-1", _never, "empty_page"),
+        (b"<html>x</html>", "text/html", "https://www.dw.com/en/x/s-9", _never, "no_article"),
+    ],
+)
+def test_checks_before_parsing_skip_without_decoding(body, ctype, url, text, reason):
+    record, skipped = record_from_page(body, ctype, url, text)
+    assert record is None
+    assert skipped is not None and skipped.reason == reason
+
+
+def test_article_page_becomes_record():
+    a = make_article(1)
+    html = a.html()
+    record, skipped = record_from_page(
+        html.encode(), "text/html; charset=utf-8", a.url, lambda: html
+    )
+    assert skipped is None
+    assert record is not None and record["id"] == "a-1" and record["url"] == a.url
+
+
+def test_parser_exception_is_parse_error():
+    def boom() -> str:
+        raise ValueError("cannot decode")
+
+    record, skipped = record_from_page(b"<html/>", "", "https://www.dw.com/en/x/a-1", boom)
+    assert record is None and skipped == Skip("parse_error", "ValueError('cannot decode')")
+
+
+def test_non_article_markup_is_no_article():
+    html = "<html><body><p>nothing here</p></body></html>"
+    record, skipped = record_from_page(
+        html.encode(), "text/html", "https://www.dw.com/en/x/a-1", lambda: html
+    )
+    assert record is None and skipped is not None and skipped.reason == "no_article"
+
+
+def test_page_type_rule():
+    assert is_page_type("") and is_page_type("Text/HTML; charset=utf-8")
+    assert is_page_type("application/xhtml+xml")
+    assert not is_page_type("image/png") and not is_page_type("text/plain")
+
+
+def test_pages_module_does_not_import_scrapy():
+    code = (
+        "import sys\nimport dwscraper.pages\n"
+        "print(sorted(m for m in sys.modules if m == 'scrapy' or m.startswith('scrapy.')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
