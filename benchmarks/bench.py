@@ -501,9 +501,14 @@ class MirrorServer:
 
 EXTRA_SETTINGS: dict[str, str] = {}  # --set NAME=VALUE, for experiments
 BASELINE_PAGES = 3000  # the Scrapy-alone reference stops here: it is a rate, not a product
+VARIANT_PAGES = 5000  # the crawl without WARC capture stops here (also a rate)
+VARIANT_BUDGET = 420.0  # s: skip the variant when the machine is so slow that make bench
+# would pass 10 minutes
 
 
-def scrapy_cmd(server: MirrorServer, workdir: Path, timeout: int) -> list[str]:
+def scrapy_cmd(
+    server: MirrorServer, workdir: Path, timeout: int, extra: dict[str, str] | None = None
+) -> list[str]:
     """`scrapy crawl dw` against the mirror: concurrency 32, throttling off, pipelines on."""
     scrapy = Path(sys.executable).parent / "scrapy"
     cmd = [str(scrapy)] if scrapy.exists() else [sys.executable, "-m", "scrapy"]
@@ -521,6 +526,7 @@ def scrapy_cmd(server: MirrorServer, workdir: Path, timeout: int) -> list[str]:
         "LOG_FILE": str(workdir / "crawl.log"),
         "CLOSESPIDER_TIMEOUT": str(timeout),
         **EXTRA_SETTINGS,
+        **(extra or {}),
     }
     cmd += ["crawl", "dw", "-a", "mode=archive", "-a", "lang=" + ",".join(server.langs)]
     for k, v in sets.items():
@@ -560,6 +566,7 @@ def run_crawl(
     marks: tuple[int, ...] = (),
     baseline: bool = False,
     profile: Path | None = None,
+    extra: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Run one crawl; sample its RSS (psutil, 20 Hz) against the server's article count."""
     import psutil
@@ -575,7 +582,7 @@ def run_crawl(
         cmd, cwd = baseline_cmd(server, workdir, timeout), workdir
     else:
         env = dict(os.environ, PYTHONPATH=str(ROOT), SCRAPY_SETTINGS_MODULE="dwscraper.settings")
-        cmd, cwd = scrapy_cmd(server, workdir, timeout), ROOT
+        cmd, cwd = scrapy_cmd(server, workdir, timeout, extra), ROOT
     if profile is not None:
         cmd = [sys.executable, "-m", "cProfile", "-o", str(profile), *cmd]
     t0 = time.perf_counter()
@@ -675,6 +682,7 @@ def bench_crawl(
     n: int, timeout: int, baseline: bool
 ) -> tuple[dict[str, Any] | None, dict[str, Any], dict[str, Any] | None]:
     """Baseline crawl, full crawl of n generated pages, then the no-op rerun over its state."""
+    started = time.perf_counter()
     server = MirrorServer(n)
     workdir = Path(tempfile.mkdtemp(prefix="dwbench-"))
     try:
@@ -689,6 +697,15 @@ def bench_crawl(
         noop = None
         if state_store_available() and crawl["records"] > 0:
             noop = run_crawl(server, workdir, timeout)
+        if time.perf_counter() - started < VARIANT_BUDGET:
+            # What WARC capture costs: the same crawl, pipelines on, DW_WARC_DIR empty.
+            (workdir / "nowarc").mkdir()
+            crawl["no_warc"] = run_crawl(
+                server,
+                workdir / "nowarc",
+                timeout,
+                extra={"DW_WARC_DIR": "", "CLOSESPIDER_PAGECOUNT": str(VARIANT_PAGES)},
+            )
         return base, crawl, noop
     finally:
         server.stop()
@@ -774,6 +791,15 @@ def report(
             )
         else:
             row(f"| | RSS at 2,000 → {n:,} pages | n/a (not reached) | within 20% | n/a |")
+        nw = crawl.get("no_warc")
+        if nw and nw["requests"]["article"]:
+            got2 = nw["requests"]["article"]
+            pps2 = got2 / nw["wall"] if nw["wall"] else 0
+            row(
+                f"| | same crawl without WARC capture (`-s DW_WARC_DIR=`, first {got2:,} "
+                f"pages): pages/s; CPU per page | {pps2:.0f}; "
+                f"{nw['cpu'] * 1000 / got2:.2f} ms | >= 150 | {_ok(pps2 >= 150)} |"
+            )
     else:
         why = (crawl or {}).get("error", "skipped")
         row(f"| crawl | | n/a ({why}) | | |")
@@ -829,7 +855,13 @@ def report(
             lines += ["", "Errors during warm-up: " + "; ".join(
                 f"{k}: {e}" for k, e in ext["errors"].items())]  # fmt: skip
         lines.append("")
-    for label, c in (("crawl", crawl), ("no-op run", noop), ("baseline", base)):
+    nowarc = (crawl or {}).get("no_warc")
+    for label, c in (
+        ("crawl", crawl),
+        ("no-op run", noop),
+        ("baseline", base),
+        ("no-WARC crawl", nowarc),
+    ):
         if c and "error" not in c:
             lines.append(
                 f"{label.capitalize()} details: requests {c['requests']}, "
