@@ -117,6 +117,15 @@ def normalize_record(item: dict[str, Any], fetched_at: str | None = None) -> dic
     return r
 
 
+def json_line(record: dict[str, Any]) -> str:
+    """One output line's JSON, without the newline: compact, non-ASCII text kept as is.
+
+    The one JSON form of records: the run's writer and `python -m dwscraper.reextract` both
+    use it, so a re-extraction's file compares line for line with the run's.
+    """
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
 def missing_required(item: dict[str, Any]) -> str | None:
     """The first required field (id, url, text) that is empty, or None."""
     for k in REQUIRED:
@@ -375,7 +384,7 @@ class JsonLinesWriterPipeline(_StatsMixin):
             self.crawler.stats.set_value("dwscraper/output/error", str(exc))
             logger.error("cannot write output in %s: %s", self.out_dir, exc)
             raise OutputError(f"cannot write output in {self.out_dir}: {exc}") from exc
-        self._writer = jsonlines.Writer(self._fp, compact=True, flush=True, dumps=_dumps)
+        self._writer = jsonlines.Writer(self._fp, compact=True, flush=True, dumps=json_line)
         self.crawler.stats.set_value("dwscraper/output/file", str(self.path))
         logger.info("writing records to %s", self.part_path)
 
@@ -452,7 +461,3 @@ class JsonLinesWriterPipeline(_StatsMixin):
         self.crawler.stats.set_value("dwscraper/output/file", str(final) if final else None)
         self.crawler.signals.send_catch_log(output_closed, path=final, count=self.count)
         self._failed = False  # closed: a second call is a no-op
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))

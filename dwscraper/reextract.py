@@ -32,7 +32,7 @@ from dwscraper import record as rec_mod
 from dwscraper import urls
 from dwscraper.normalize import to_rfc3339
 from dwscraper.pages import record_from_page
-from dwscraper.pipelines import _dumps, missing_required, normalize_record, schema_errors
+from dwscraper.pipelines import json_line, missing_required, normalize_record, schema_errors
 from dwscraper.warc import (
     ArchivedResponse,
     WarcReadError,
@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             stats=stats,
             jobs=args.jobs,
         ):
-            out.write(_dumps(rec) + "\n")
+            out.write(json_line(rec) + "\n")
     except WarcReadError as exc:
         print(f"reextract: {exc}", file=sys.stderr)
         return 2
