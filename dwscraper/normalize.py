@@ -76,10 +76,22 @@ def to_rfc3339(value: Any) -> str | None:
                 dt = dateparser.parse(s)
             except (ValueError, OverflowError, TypeError):
                 return None
+    return format_utc(dt)
+
+
+def format_utc(dt: datetime) -> str:
+    """'2024-01-30T14:13:12Z': a datetime in RFC 3339 UTC to the second (naive means UTC).
+
+    The one spelling of an instant in records, stats, WARC dates and state.
+    """
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    dt = dt.astimezone(UTC).replace(microsecond=0)
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_now() -> str:
+    """The current time as format_utc spells it (fetched_at of a page fetched now)."""
+    return format_utc(datetime.now(UTC))
 
 
 def is_day_only(value: str | None) -> bool:

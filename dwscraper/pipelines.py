@@ -31,7 +31,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from dwscraper import record as rec_mod
 from dwscraper import urls
-from dwscraper.normalize import clean_line, clean_text, refine_day, to_rfc3339
+from dwscraper.normalize import clean_line, clean_text, refine_day, to_rfc3339, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +51,6 @@ _LINE_FIELDS = ("title", "teaser", "section", "published_raw")
 
 
 # --- pure functions -----------------------------------------------------------------------
-
-
-def utc_now() -> str:
-    """Current time as RFC 3339 UTC, second precision."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _clean_list(values: Any) -> list[str]:

@@ -19,13 +19,13 @@ import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 
 from lxml import etree
 
-from dwscraper.normalize import to_rfc3339
+from dwscraper.normalize import format_utc, to_rfc3339
 
 # Default bound on a decompressed sitemap/feed (the sitemap protocol caps files at 50 MB).
 MAX_SIZE = 50 * 1024 * 1024
@@ -151,18 +151,14 @@ def _date(value: str | None) -> str | None:
         except ValueError:
             pass
         else:
-            if dt.tzinfo is None:
-                dt = dt.replace(tzinfo=UTC)
-            return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return format_utc(dt)
     if value[:3].isalpha() and value[3:4] == ",":  # RSS pubDate (RFC 822): stdlib, fast
         try:
             dt = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
             pass
         else:
-            if dt.tzinfo is None:
-                dt = dt.replace(tzinfo=UTC)
-            return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return format_utc(dt)
     try:
         return to_rfc3339(value)
     except Exception:  # a date we cannot read is no date, never a crash

@@ -33,6 +33,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from dwscraper.normalize import format_utc
 from dwscraper.pages import is_page_type
 from dwscraper.urls import canonical_url, is_content_url
 
@@ -53,9 +54,7 @@ _STEM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}")  # a file name stem, 
 
 def warc_date(when: datetime) -> str:
     """WARC/1.0 date: UTC, second precision ('2024-01-30T14:13:12Z'), like fetched_at."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(when)
 
 
 def run_stamp(when: datetime) -> str:

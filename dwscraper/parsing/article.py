@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
 from dwscraper import urls
-from dwscraper.normalize import to_rfc3339
+from dwscraper.normalize import format_utc, to_rfc3339
 from dwscraper.parsing import dates, fallback, new_layout, old_layout
 from dwscraper.parsing.document import Doc, parse
 from dwscraper.parsing.guard import guard
@@ -122,9 +122,7 @@ def _date(raw: str | None) -> str | None:
         except ValueError:
             dt = None
         if dt is not None:
-            if dt.tzinfo is None:
-                dt = dt.replace(tzinfo=UTC)
-            return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return format_utc(dt)
     try:
         return to_rfc3339(raw)
     except Exception:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from twisted.python.failure import Failure
 
 from dwscraper import pages, sources, urls
 from dwscraper.accounting import Ledger
+from dwscraper.normalize import utc_now
 from dwscraper.urls import EDITIONS
 
 logger = logging.getLogger(__name__)
@@ -371,7 +371,7 @@ class DwSpider(scrapy.Spider):
         record["_discovered_date"] = disc.date if disc else None
         record["_discovered_lastmod"] = disc.lastmod if disc else None
         record["_source"] = disc.source if disc else response.meta.get("dw_source")
-        record["_fetched_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        record["_fetched_at"] = utc_now()
         record["_fetch_url"] = url
         self._inc("pages/parsed")
         yield record
