@@ -10,9 +10,14 @@
   discovery keys ("_...") and what the pipelines did with it (written with its revision, or
   dropped and why), so `python -m dwscraper.reextract` rebuilds the run's records offline.
 
+Discovery fetches (robots.txt, sitemaps, feeds) are held, gzipped, in memory until the first
+content page arrives and are then written before it; a run that fetches no content page (a
+cron run that found nothing new) discards them and leaves no WARC file at all. Once the held
+bytes pass DW_WARC_HOLD_BYTES they are written at once (an archive backfill's big sitemaps).
+
 Settings: DW_WARC_DIR (default <DW_OUTPUT_DIR>/warc, i.e. output/warc; empty disables),
-DW_WARC_MAX_BYTES (roll-over size, default 1 GB).
-Stats: dwscraper/warc/{responses,records,bytes,files,write_error}.
+DW_WARC_MAX_BYTES (roll-over size, default 1 GB), DW_WARC_HOLD_BYTES (default 8 MiB).
+Stats: dwscraper/warc/{responses,records,bytes,files,write_error,discarded_source_records}.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from itemadapter import ItemAdapter, is_item
 from scrapy import Request, signals
@@ -31,7 +37,7 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
 from dwscraper import urls
-from dwscraper.warc import DEFAULT_MAX_BYTES, Prepared, RotatingWarcWriter
+from dwscraper.warc import DEFAULT_MAX_BYTES, Prepared, RotatingWarcWriter, Written
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +45,7 @@ STAT = "dwscraper/warc"
 META_FILE = "warc_file"
 META_ID = "warc_record_id"
 META_DATE = "warc_date"
+DEFAULT_HOLD_BYTES = 8 * 1024 * 1024  # held discovery records (gzipped) before writing them
 
 # One writer per crawl, shared by the downloader and the spider middleware.
 _writers: weakref.WeakKeyDictionary[Crawler, RotatingWarcWriter | None] = (
@@ -118,6 +125,17 @@ def _closer(writer: RotatingWarcWriter) -> Any:
     return close
 
 
+def is_discovery(request: Request) -> bool:
+    """robots.txt or a spider's sitemap/feed request (dw_source without dw_id in its meta).
+
+    Everything else (content pages, their redirects and errors, anything unknown) counts as
+    content: it is written at once and releases the held discovery records.
+    """
+    if urlsplit(request.url).path.endswith("/robots.txt"):
+        return True
+    return "dw_source" in request.meta and "dw_id" not in request.meta
+
+
 class WarcCaptureMiddleware:
     """Downloader middleware writing each fetched response (and its request) to the WARC."""
 
@@ -127,6 +145,11 @@ class WarcCaptureMiddleware:
         s = crawler.settings
         self.base_url = s.get("DW_BASE_URL", urls.CANONICAL_BASE)
         self.rss_url = s.get("DW_RSS_URL", urls.CANONICAL_RSS)
+        self.hold_bytes = max(0, s.getint("DW_WARC_HOLD_BYTES", DEFAULT_HOLD_BYTES))
+        # Discovery exchanges waiting for the first content page (None once released).
+        self.held: list[Prepared] | None = []
+        self.held_size = 0
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
@@ -151,7 +174,43 @@ class WarcCaptureMiddleware:
             prepared = self.writer.build_exchange(**self._exchange(request, response))
         except Exception as exc:  # never lose the response over its archive copy
             return self._failed(request, response, exc)
+        if self.held is not None:
+            if is_discovery(request):
+                return self._hold(request, response, prepared)
+            self.release()
         return self._append(request, response, prepared)
+
+    def _hold(self, request: Request, response: Response, prepared: Prepared) -> Response:
+        """Keep a discovery exchange until a content page arrives (no file until then).
+
+        Its request.meta gets no WARC tags: no record is made from a sitemap or feed.
+        """
+        assert self.held is not None
+        self.held.append(prepared)
+        self.held_size += len(prepared.data)
+        for key in (META_FILE, META_ID, META_DATE):
+            request.meta.pop(key, None)
+        if self.held_size > self.hold_bytes:
+            self.release()  # bounded memory: a backfill's sitemaps go to the file now
+        return response
+
+    def release(self) -> None:
+        """Write the held discovery exchanges (in arrival order); later ones go straight in."""
+        held, self.held, self.held_size = self.held or [], None, 0
+        for prepared in held:
+            try:
+                self._write_counted(prepared)
+            except OSError as exc:
+                self._inc("write_error")
+                logger.error("WARC write failed for a held sitemap/feed record: %s", exc)
+
+    def spider_closed(self, spider: Any = None) -> None:
+        """No content page was captured: drop the held records, leaving no WARC file."""
+        held, self.held, self.held_size = self.held or [], None, 0
+        if held:
+            n = sum(p.records for p in held)
+            self._inc("discarded_source_records", n)
+            logger.info("WARC: no content page fetched; %d robots/sitemap/feed records not kept", n)
 
     def _exchange(self, request: Request, response: Response) -> dict[str, Any]:
         return {
@@ -177,18 +236,22 @@ class WarcCaptureMiddleware:
             request.meta.pop(key, None)
         return response
 
-    def _append(self, request: Request, response: Response, prepared: Prepared) -> Response:
+    def _write_counted(self, prepared: Prepared) -> Written:
         files_before = len(self.writer.files)
         bytes_before = self.writer.bytes_written
-        try:
-            written = self.writer.write_prepared(prepared)
-        except OSError as exc:
-            return self._failed(request, response, exc)
+        written = self.writer.write_prepared(prepared)
         self._inc("responses")
-        self._inc("records", 2)
+        self._inc("records", prepared.records)
         if len(self.writer.files) > files_before:
             self._inc("files", len(self.writer.files) - files_before)
         self._inc("bytes", self.writer.bytes_written - bytes_before)
+        return written
+
+    def _append(self, request: Request, response: Response, prepared: Prepared) -> Response:
+        try:
+            written = self._write_counted(prepared)
+        except OSError as exc:
+            return self._failed(request, response, exc)
         request.meta[META_FILE] = written.warc_file
         request.meta[META_ID] = written.record_id
         request.meta[META_DATE] = written.warc_date

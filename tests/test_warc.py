@@ -377,7 +377,7 @@ def test_warc_stem_follows_the_runs_jsonl_name(tmp_path):
     crawler = make_crawler(tmp_path)
     dmw = WarcCaptureMiddleware.from_crawler(crawler)
     crawler.stats.set_value("dwscraper/output/file", str(tmp_path / "dw-20240130T141313Z-1.jsonl"))
-    url = f"{MIRROR}/robots.txt"
+    url = f"{MIRROR}/en/x/a-1"
     request = Request(url)
     dmw.process_response(request, Response(url, body=b"", request=request))
     dmw.writer.close()
@@ -487,6 +487,7 @@ def test_warcinfo_names_the_crawler(tmp_path):
     url = f"{MIRROR}/robots.txt"
     request = Request(url)
     dmw.process_response(request, Response(url, body=b"User-agent: *\n", request=request))
+    dmw.release()
     dmw.writer.close()
     info = records(dmw.writer.files[0])[0]
     assert info[0] == "warcinfo"
@@ -542,3 +543,68 @@ def test_reextract_reads_a_warc_written_by_another_tool(tmp_path):
 def rec_id(path: Path) -> str:
     with path.open("rb") as fh:
         return next(iter(ArchiveIterator(fh))).rec_headers.get_header("WARC-Record-ID")
+
+
+def fetch(dmw: WarcCaptureMiddleware, path: str, body: bytes = b"<urlset/>", **meta) -> Request:
+    request = Request(f"{MIRROR}{path}", meta=meta)
+    dmw.process_response(request, Response(request.url, body=body, request=request))
+    return request
+
+
+def test_discovery_records_wait_for_the_first_content_page(tmp_path):
+    crawler = make_crawler(tmp_path)
+    dmw = WarcCaptureMiddleware.from_crawler(crawler)
+    robots = fetch(dmw, "/robots.txt", b"User-agent: *\n")
+    sitemap = fetch(dmw, "/en/news-sitemap.xml", dw_source="news-sitemap:en")
+    fetch(dmw, "/xml/rss-en-all", b"<rss/>", dw_source="rss:en")
+    assert not (tmp_path / "warc").exists()  # nothing on disk yet
+    assert "warc_record_id" not in robots.meta and "warc_file" not in sitemap.meta
+    page = fetch(dmw, "/en/x/a-1001", PAGE, dw_id="a-1001", dw_source="rss:en")
+    later = fetch(dmw, "/en/article-sitemap.xml", dw_source="article-sitemap:en")
+    dmw.spider_closed()
+    dmw.writer.close()
+    [path] = dmw.writer.files
+    got = [(r[0], r[1]["WARC-Target-URI"]) for r in records(path) if r[0] == "response"]
+    assert got == [
+        ("response", "https://www.dw.com/robots.txt"),
+        ("response", "https://www.dw.com/en/news-sitemap.xml"),
+        ("response", "https://www.dw.com/xml/rss-en-all"),
+        ("response", "https://www.dw.com/en/x/a-1001"),
+        ("response", "https://www.dw.com/en/article-sitemap.xml"),
+    ]
+    assert page.meta["warc_file"] == path.name and later.meta["warc_file"] == path.name
+    assert crawler.stats.get_value("dwscraper/warc/responses") == 5
+    assert crawler.stats.get_value("dwscraper/warc/records") == 10
+    assert crawler.stats.get_value("dwscraper/warc/bytes") == path.stat().st_size
+    assert crawler.stats.get_value("dwscraper/warc/discarded_source_records") is None
+
+
+def test_run_without_content_page_leaves_no_warc_file(tmp_path):
+    crawler = make_crawler(tmp_path)
+    dmw = WarcCaptureMiddleware.from_crawler(crawler)
+    fetch(dmw, "/robots.txt", b"User-agent: *\n")
+    fetch(dmw, "/en/news-sitemap.xml", dw_source="news-sitemap:en")
+    fetch(dmw, "/en/news-sitemap.xml", dw_source="news-sitemap:en", dw_depth=1)
+    dmw.spider_closed()
+    dmw.writer.close()
+    assert dmw.writer.files == []
+    assert not (tmp_path / "warc").exists()
+    assert crawler.stats.get_value("dwscraper/warc/discarded_source_records") == 6
+    assert crawler.stats.get_value("dwscraper/warc/responses") is None
+
+
+def test_held_records_are_written_once_over_the_hold_limit(tmp_path):
+    crawler = make_crawler(tmp_path, DW_WARC_HOLD_BYTES=3000)
+    dmw = WarcCaptureMiddleware.from_crawler(crawler)
+    rng = __import__("random").Random(6)
+    big = bytes(rng.getrandbits(8) for _ in range(4000))  # incompressible: over 3000 gzipped
+    fetch(dmw, "/en/news-sitemap.xml", b"<urlset/>", dw_source="news-sitemap:en")
+    assert dmw.writer.files == []
+    fetch(dmw, "/en/article-sitemap.xml", big, dw_source="article-sitemap:en")
+    fetch(dmw, "/xml/rss-en-all", b"<rss/>", dw_source="rss:en")  # straight to the file now
+    dmw.spider_closed()
+    dmw.writer.close()
+    [path] = dmw.writer.files
+    got = [r[2] for r in records(path) if r[0] == "response"]
+    assert got == [b"<urlset/>", big, b"<rss/>"]
+    assert crawler.stats.get_value("dwscraper/warc/discarded_source_records") is None

@@ -229,6 +229,23 @@ def test_incremental_run_reextracts_to_its_own_records(dwsite, tmp_path):
     assert got[len(run1) :] == written
 
 
+def test_no_change_run_leaves_no_new_warc_file(dwsite, tmp_path):
+    """A cron run that finds nothing new fetches only sources: none of them is kept."""
+    first = run_crawl(dwsite, tmp_path, "-a", "lang=en,de")
+    assert first.returncode == 0, first.log[-3000:]
+    before = warc_files(tmp_path)
+    assert len(before) == 1 and first.records
+    dwsite.clear_log()
+    second = run_crawl(dwsite, tmp_path, "-a", "lang=en,de")
+    assert second.returncode == 0, second.log[-3000:]
+    assert dwsite.article_requests() == [] and dwsite.log  # sources only, and they were read
+    assert warc_files(tmp_path) == before
+    assert sorted((tmp_path / "warc").iterdir()) == before  # no empty or partial file either
+    # robots.txt + 2 news sitemaps + 2 feeds, request and response each
+    assert second.stat("dwscraper/warc/discarded_source_records") == 2 * len(set(dwsite.log))
+    assert second.stat("dwscraper/warc/responses") == 0
+
+
 def test_reextract_refuses_unreadable_input(tmp_path):
     bad = tmp_path / "bad.warc.gz"
     bad.write_bytes(b"not a warc at all\r\n\r\n")
