@@ -65,6 +65,8 @@ STAT_NEW = "dwscraper/records/new"
 STAT_UPDATED = "dwscraper/records/updated"
 STAT_UNCHANGED = "dwscraper/records/unchanged"
 STAT_PAGES_FETCHED = "dwscraper/pages/fetched"
+STAT_EXTRACTOR = "dwscraper/extractor/"  # + dw-new / dw-old / fallback / none: records out
+EXTRACTORS = ("dw-new", "dw-old", "fallback")
 FILTER_REASON = "not_modified"  # counted by the spider as dwscraper/discovery/not_modified
 
 # Skip reasons that mean a page *failed* (count toward DW_MAX_ERROR_RATIO). The rest
@@ -291,6 +293,9 @@ class RunStateExtension:
         """Quality count; without a run file (DW_OUTPUT_DIR empty, -O feeds only) remember
         the record so the state learns it when the run finishes cleanly (at-least-once)."""
         self.item_seen(item)
+        # Which reader made the record: fallbacks (trafilatura) are a redesign's first sign.
+        extractor = ItemAdapter(item).get("extractor")
+        self.stats.inc_value(STAT_EXTRACTOR + (str(extractor) if extractor else "none"))
         if self.store is None or self.stats.get_value("dwscraper/output/file"):
             return  # the writer's record_written signal commits after each flushed line
         a = ItemAdapter(item)
@@ -520,6 +525,15 @@ class RunStateExtension:
             "error_ratio": round(error_ratio, 4),
             "empty_ratio": round(empty_ratio, 4),
             "records_written": g("dwscraper/output/records"),
+            "fallback": g(STAT_EXTRACTOR + "fallback"),
+            "extractors": {
+                **dict.fromkeys(EXTRACTORS, 0),
+                **{
+                    k[len(STAT_EXTRACTOR) :]: int(v)
+                    for k, v in sorted(st.items())
+                    if k.startswith(STAT_EXTRACTOR)
+                },
+            },
             "output_file": str(out_file) if out_file else None,
             "recovered": self.recovered,
             "state_path": str(self.state_path) if self.state_path else None,
@@ -553,7 +567,8 @@ class RunStateExtension:
             f"{s.get('duration_s')}s: sources read {s.get('sources', {}).get('read')}/"
             f"{s.get('sources', {}).get('requested')}, pages fetched "
             f"{s.get('pages', {}).get('fetched')}, new {s.get('new')}, updated "
-            f"{s.get('updated')}, unchanged {s.get('unchanged')}, errors {s.get('errors')}, "
+            f"{s.get('updated')}, unchanged {s.get('unchanged')}, fallback {s.get('fallback')}, "
+            f"errors {s.get('errors')}, "
             f"skipped: {skipped_txt}; output {s.get('output_file') or 'none'}; "
             f"summary {self.summary_path or 'not written'}"
         )

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 import lxml.html
 import pytest
-from dwsite import REPO, DWSite, crawl_command, run_crawl
+from dwsite import REPO, WWW, DWSite, crawl_command, run_crawl
 
 from dwscraper.extensions import (
     EXIT_EMPTY,
@@ -212,6 +212,28 @@ def test_republished_article_in_latest_mode_is_refetched(dwsite, tmp_path):
 
 
 # --- one run at a time ------------------------------------------------------------------------
+def test_summary_counts_fallback_records(dwsite, tmp_path):
+    """A page in neither DW layout (a redesign) still becomes a record; the summary says so."""
+    page = REPO / "tests" / "fixtures" / "pages" / "unknown_layout_fallback.html"
+    path = "/en/night-trains-return-to-the-alps/a-78000001"
+    dwsite.routes[path] = (200, {"Content-Type": "text/html; charset=utf-8"}, page.read_bytes())
+    dwsite.extra_news_urls.setdefault("en", []).append(WWW + path)
+    result = run_crawl(dwsite, tmp_path, *LANGS)
+    assert result.returncode == 0, result.log[-3000:]
+    by_id = result.by_id()
+    assert by_id["a-78000001"]["extractor"] == "fallback"
+    assert by_id["a-78000001"]["title"] == "Night trains return to the Alps"
+    s = summary(tmp_path)
+    assert s["fallback"] == 1
+    made = {e: sum(r["extractor"] == e for r in result.records) for e in ("dw-new", "dw-old")}
+    assert made["dw-new"] and made["dw-old"]  # the default mirror has both layouts
+    assert s["extractors"] == {**made, "fallback": 1}
+    assert sum(s["extractors"].values()) == s["records_written"] == len(result.records)
+    assert result.stat("dwscraper/extractor/fallback") == 1
+    assert result.stat("dwscraper/extractor/dw-old") == made["dw-old"]
+    assert "fallback 1," in result.log.strip().splitlines()[-1]
+
+
 def test_concurrent_run_is_refused_with_holder_pid(dwsite, tmp_path):
     gate = Gate(dwsite, dwsite.articles["a-1001"].path)
     first = Crawl(dwsite, tmp_path, *LANGS, DW_PROGRESS_INTERVAL="0.1")

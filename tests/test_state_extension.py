@@ -172,6 +172,26 @@ def test_progress_line_counts(tmp_path):
     assert "new 20, updated 0, unchanged 5, skipped 3, errors 1" in line
 
 
+def test_summary_counts_records_by_extractor(tmp_path):
+    ext, crawler = make_ext(tmp_path)
+    for extractor in ("dw-new", "dw-new", "dw-old", "fallback", None):
+        ext.item_scraped({"id": "a-1", "extractor": extractor})
+    s = ext.finish("finished")
+    assert s["fallback"] == 1
+    assert s["extractors"] == {"dw-new": 2, "dw-old": 1, "fallback": 1, "none": 1}
+    assert crawler.stats.get_value("dwscraper/extractor/fallback") == 1
+    assert crawler.stats.get_value("dwscraper/extractor/dw-new") == 2
+    assert "fallback 1," in ext.summary_line()
+    on_disk = json.loads((tmp_path / "out" / "last-run.json").read_text())
+    assert on_disk["fallback"] == 1 and on_disk["extractors"]["dw-old"] == 1
+
+
+def test_summary_lists_every_extractor_even_when_unused(tmp_path):
+    _, s = verdict(tmp_path, OK_SOURCES)
+    assert s["fallback"] == 0
+    assert s["extractors"] == {"dw-new": 0, "dw-old": 0, "fallback": 0}
+
+
 def test_unwritable_output_is_found_before_the_run(tmp_path):
     (tmp_path / "file").write_text("x")
     ext, _ = make_ext(tmp_path, DW_OUTPUT_DIR=str(tmp_path / "file" / "out"))
