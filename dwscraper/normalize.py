@@ -1,5 +1,8 @@
 """Value normalization shared by the parser and the pipelines: dates, text, whitespace.
 
+Owns the record's date forms (to_rfc3339; format_utc is the one spelling of an instant)
+and its text forms (clean_line, clean_text).
+
 Pure and idempotent: normalizing a normalized record changes nothing.
 """
 

@@ -11,6 +11,7 @@ NEWSPIDER_MODULE = "dwscraper.spiders"
 DW_BASE_URL = "https://www.dw.com"
 DW_RSS_URL = "https://rss.dw.com"
 DW_SITEMAP_MAX_DEPTH = 3  # sitemap index -> child nesting followed at most this deep
+DW_MAX_SOURCES = 20_000  # sitemaps/feeds fetched per run at most (an index may fan out)
 DW_SOURCE_MAXSIZE = 50 * 1024 * 1024  # a sitemap/feed (after gunzip) larger than this is refused
 DW_VALIDATE_SCHEMA = True  # check every record against dwscraper/record.schema.json
 
@@ -96,5 +97,4 @@ ITEM_PIPELINES = {
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
-REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -20,7 +20,6 @@ EDITIONS: tuple[str, ...] = (
     "ha", "hi", "id", "sw", "mk", "ps", "fa-ir", "pl", "pt-002", "pt-br", "ro", "ru", "sr", "es",
     "tr", "uk", "ur",
 )  # fmt: skip
-RTL_EDITIONS = frozenset({"ar", "fa-ir", "fa-af", "ps", "ur"})
 
 # RSS feed codes DW is known to use (rss-<code>-all). Only verified ones: a guessed feed
 # would just be a counted 404 on every run. Other editions rely on their sitemaps.

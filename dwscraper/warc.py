@@ -144,12 +144,6 @@ class RotatingWarcWriter:
         last = next(reversed(self._open_files.values()))
         return last if last.current else None
 
-    @property
-    def current_name(self) -> str | None:
-        """Name of the file being written, None before the first write or after close."""
-        cur = self._current
-        return cur.path.name if cur else None
-
     def _open(self) -> _OpenFile:
         if self._stem_hint is not None:
             hint, self._stem_hint = self._stem_hint(), None

@@ -16,7 +16,6 @@ from dwscraper.parsing.text import clean_fallback_text, raw_text, word_count
 
 log = logging.getLogger(__name__)
 
-_FURNITURE = ("nav", "footer", "aside", "form", "button", "select", "dialog")
 # Fewer words than this is navigation or a stub, not an article's text.
 MIN_WORDS = 12
 

@@ -25,11 +25,6 @@ from dwscraper.parsing.text import (
     raw_text,
 )
 
-
-def _cls(token: str) -> str:
-    return f"contains(concat(' ', normalize-space(@class), ' '), ' {token} ')"
-
-
 _CREDIT = etree.XPath(".//small")
 _CAPTION = etree.XPath(".//figcaption")
 _HEADINGS = etree.XPath("./h2 | ./h3 | .//header//h2 | .//header//h3")

@@ -15,7 +15,6 @@ import lxml.etree as etree
 
 from dwscraper.parsing.document import Element
 
-HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
 PROSE_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "pre"})
 # Elements inside a prose block that are never prose (captions, credits, ads, embeds).
 _NON_PROSE_TAGS = frozenset(
