@@ -42,9 +42,6 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 4
 # even when a page yields one item: ~30% of the crawl's CPU at 32 requests in flight
 # (benchmarks/RESULTS.md). Our pipelines are synchronous, so 1 processes items identically.
 CONCURRENT_ITEMS = 1
-# `scrapy crawl` runs Python's cyclic GC on the youngest generation every this many
-# allocations (Python's default 700 costs ~10% of a crawl's CPU; peak RSS is the same). 0: 700.
-DW_GC_THRESHOLD = 50_000
 DOWNLOAD_DELAY = 0.25
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
