@@ -243,12 +243,8 @@ class AccountingMiddleware:
 
     def _fix_charset(self, response: Response) -> Response:
         """Decode with the page's real charset (the body itself is kept byte for byte)."""
-        if not isinstance(response, TextResponse) or response.body.isascii():
-            return response
-        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        m = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9_:.-]+)", ctype, re.I)
-        real = choose_encoding(response.body, m.group(1) if m else None)
-        if _codec(response.encoding) == _codec(real):
+        real = real_encoding(response)
+        if real is None:
             return response
         self.crawler.stats.inc_value("dwscraper/charset_fixed")
         logger.debug("decoding %s as %s, not %s", response.url, real, response.encoding)
@@ -276,6 +272,20 @@ def _codec(label: str | None) -> str | None:
     except LookupError:
         return None
     return _LEGACY.get(name, name)
+
+
+def real_encoding(response: Response) -> str | None:
+    """The encoding a text response must be decoded with when Scrapy's choice is wrong.
+
+    None when Scrapy's own choice stands (or the response is not text). The crawl applies it
+    in AccountingMiddleware; reextract applies it to archived pages, so both see one text.
+    """
+    if not isinstance(response, TextResponse) or response.body.isascii():
+        return None
+    ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+    m = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9_:.-]+)", ctype, re.I)
+    real = choose_encoding(response.body, m.group(1) if m else None)
+    return None if _codec(response.encoding) == _codec(real) else real
 
 
 def choose_encoding(body: bytes, header_charset: str | None) -> str:

@@ -59,18 +59,24 @@ def run_of(path: Path) -> str:
 
 
 def page_text(page: ArchivedResponse) -> Callable[[], str] | None:
-    """The page's text as the spider would decode it (Scrapy's TextResponse rules), lazily.
+    """The page's text as the spider saw it, lazily: Scrapy's TextResponse rules, then the
+    crawl's charset correction (dwscraper.middlewares.real_encoding).
 
     None when Scrapy would not make the page a text response at all (then it is not_html).
     """
     from scrapy.http import TextResponse
     from scrapy.responsetypes import responsetypes
 
+    from dwscraper.middlewares import real_encoding
+
     headers = {k: v for k, v in page.headers if k.lower() != "content-encoding"}
     cls = responsetypes.from_args(headers=headers, url=page.fetched_url, body=page.body)
     if not issubclass(cls, TextResponse):
         return None
     response = cls(url=page.fetched_url, headers=headers, body=page.body)
+    real = real_encoding(response)
+    if real is not None:
+        response = response.replace(encoding=real)
     return lambda: response.text
 
 

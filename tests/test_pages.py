@@ -74,3 +74,30 @@ def test_pages_module_does_not_import_scrapy():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+WORDS = "Grüße aus Köln – „Zitat“ €"
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype"),
+    [
+        (f"<p>{WORDS}</p>".encode(), "text/html; charset=iso-8859-1"),  # UTF-8 labelled Latin-1
+        (f"<p>{WORDS}</p>".encode("cp1252"), "text/html; charset=utf-8"),  # the reverse
+        (f"<p>{WORDS}</p>".encode(), "text/html; charset=utf-8"),  # labelled right
+    ],
+)
+def test_reextract_decodes_a_page_as_the_crawl_does(body, ctype):
+    # The crawl's AccountingMiddleware decodes by what the bytes are
+    # (test_hostile_middlewares.test_pages_are_decoded_with_their_real_charset);
+    # re-extraction must read the archived bytes the same way, or its records differ.
+    from dwscraper.reextract import page_text
+    from dwscraper.warc import ArchivedResponse
+
+    url = "https://www.dw.com/de/x/a-1"
+    page = ArchivedResponse(
+        url, url, "2024-01-30T14:13:12Z", 200, [("Content-Type", ctype)], body, "f", "r"
+    )
+    text = page_text(page)
+    assert text is not None
+    assert WORDS in text() and "Ã" not in text()
