@@ -34,6 +34,9 @@ from dwscraper import urls
 logger = logging.getLogger("dwscraper.accounting")
 
 TICKET = "dw_ticket"  # request.meta key
+# request.meta key: this callback exception was counted here (a skip, or the URL's earlier
+# outcome), so the run summary must not count it again from Scrapy's spider_exceptions/count.
+EXCEPTION_ACCOUNTED = "dw_exception_accounted"
 KIND = "dw_kind"  # request.meta key: "page" or "source"; default from the URL
 SCHEDULED = "dwscraper/scheduled"
 OUTCOME = "dwscraper/outcome/"
@@ -117,6 +120,12 @@ class Ledger:
         self.outcomes: Counter[str] = Counter()
 
     @classmethod
+    def existing(cls, crawler: Crawler) -> Ledger | None:
+        """The crawl's ledger if the accounting middlewares made one (never creates it)."""
+        ledger = getattr(crawler, "_dw_ledger", None)
+        return ledger if isinstance(ledger, cls) else None
+
+    @classmethod
     def of(cls, crawler: Crawler) -> Ledger:
         """The crawl's one ledger, created (and wired to signals) on first use."""
         ledger = getattr(crawler, "_dw_ledger", None)
@@ -151,6 +160,13 @@ class Ledger:
         return ticket
 
     # --- closing ---------------------------------------------------------------------------
+    def owns(self, obj: Request | Response | dict[str, Any] | None) -> bool:
+        """True when obj's URL has a ticket of this run, open or closed: its one outcome is
+        (or will be) counted here, so nobody else should count a failure of it again."""
+        meta = _meta(obj)
+        ticket = meta.get(TICKET) if meta else None
+        return isinstance(ticket, str) and ticket.startswith(self._run + ":")
+
     def is_open(self, obj: Request | Response | dict[str, Any] | None) -> bool:
         """True while the URL behind obj still waits for its outcome."""
         meta = _meta(obj)

@@ -36,6 +36,7 @@ from scrapy.http import Request, Response
 from scrapy.utils.asyncio import create_looping_call
 
 from dwscraper import pipelines, runlock
+from dwscraper.accounting import EXCEPTION_ACCOUNTED, Ledger
 from dwscraper.state import StateStore, leftover_parts, newest, normalize_date, utc_now
 
 logger = logging.getLogger(__name__)
@@ -149,6 +150,10 @@ class RunStateExtension:
         self.article_pages = 0  # 200 responses for a- ids: the empty-ratio denominator
         self.good_articles: set[str] = set()  # a- ids whose record has a title and text
         self.item_errors: Counter[str] = Counter()
+        # Failures the ledger (dwscraper.accounting) does not count as a skip of their URL:
+        # added to its error skips, so every failure is counted exactly once.
+        self.unledgered_item_errors = 0
+        self.unledgered_exceptions = 0
         self._fsync_fds: dict[str, int] = {}
         self._unfiled: list[dict[str, Any]] = []  # records with no run file (feeds only)
         self._task: Any = None
@@ -197,6 +202,7 @@ class RunStateExtension:
         sig.connect(ext.item_scraped, signal=signals.item_scraped)
         sig.connect(ext.item_seen, signal=signals.item_dropped)
         sig.connect(ext.item_error, signal=signals.item_error)
+        sig.connect(ext.spider_error, signal=signals.spider_error)
         sig.connect(ext.record_written, signal=pipelines.record_written)
         return ext
 
@@ -317,8 +323,25 @@ class RunStateExtension:
         self.item_seen(item)
         err = getattr(failure, "value", failure)
         self.item_errors[type(err).__name__] += 1
+        ledger = Ledger.existing(self.crawler)
+        if ledger is None or not ledger.owns(response):  # else: the ledger's skip/item_error
+            self.unledgered_item_errors += 1
         if isinstance(err, OSError) and "output_unwritable" not in self.problems:
             self.problems.append("output_unwritable")
+
+    def spider_error(self, failure: Any, response: Any = None, spider: Any = None) -> None:
+        """A callback or errback raised (Scrapy's spider_exceptions/count).
+
+        A callback exception the ledger already counted (skipped/parse_error, or its URL had
+        its outcome) is not counted again; anything else (an errback that raised, no
+        accounting middleware) is an error of its own.
+        """
+        meta = None
+        if isinstance(response, Response):
+            with contextlib.suppress(AttributeError):  # a Response without a request
+                meta = response.meta
+        if not (meta and meta.get(EXCEPTION_ACCOUNTED)):
+            self.unledgered_exceptions += 1
 
     def record_written(
         self, item: Any, record: dict[str, Any], path: Any = None, **kw: Any
@@ -449,17 +472,16 @@ class RunStateExtension:
         return dict(sorted(out.items()))
 
     def _errors(self) -> int:
+        """Failed pages: the ledger's error skips (one per URL; a callback exception is its
+        skipped/parse_error, an item error its skipped/item_error) plus the failures it did
+        not count. Scrapy's spider_exceptions/count is NOT added: it repeats parse_error."""
         skipped = self.stats.get_stats()
         n = sum(
             int(v)
             for k, v in skipped.items()
             if k.startswith("dwscraper/skipped/") and is_error_reason(k.rsplit("/", 1)[1])
         )
-        n += int(skipped.get("spider_exceptions/count", 0))
-        # item errors the ledger did not already count as skipped/item_error
-        if not skipped.get("dwscraper/skipped/item_error"):
-            n += sum(self.item_errors.values())
-        return n
+        return n + self.unledgered_exceptions + self.unledgered_item_errors
 
     def finish(self, reason: str) -> dict[str, Any]:
         """Decide the outcome, write last-run.json, set the exit-code stat (once)."""

@@ -37,7 +37,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
 
 from dwscraper import urls
-from dwscraper.accounting import Ledger, kind_of
+from dwscraper.accounting import EXCEPTION_ACCOUNTED, Ledger, kind_of
 
 logger = logging.getLogger(__name__)
 
@@ -436,8 +436,14 @@ class AccountingSpiderMiddleware:
         self._done(response)
 
     def process_spider_exception(self, response: Response, exception: Exception) -> None:
-        """A callback that raised: count parse_error (Scrapy still logs the traceback)."""
+        """A callback that raised: count parse_error (Scrapy still logs the traceback).
+
+        Scrapy also counts it in spider_exceptions/count; the flag tells the run summary
+        (dwscraper.extensions) that the ledger has it, so it is one error, not two.
+        """
         self.ledger.skip(
             response, "parse_error", f"{type(exception).__name__}: {exception}"[:300], logging.ERROR
         )
+        if self.ledger.owns(response):  # counted now, or the URL already had its one outcome
+            response.meta[EXCEPTION_ACCOUNTED] = True
         return None

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from scrapy import Spider
+from scrapy import Request, Spider
+from scrapy.http import HtmlResponse
 from scrapy.pipelines import ItemPipelineManager
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
+from twisted.python.failure import Failure
 
+from dwscraper.accounting import Ledger
 from dwscraper.commands.crawl import exit_code
 from dwscraper.extensions import (
     EXIT_EMPTY,
@@ -23,6 +26,7 @@ from dwscraper.extensions import (
     discovery_date,
     is_error_reason,
 )
+from dwscraper.middlewares import AccountingSpiderMiddleware
 from dwscraper.state import StateStore
 
 
@@ -190,6 +194,64 @@ def test_summary_lists_every_extractor_even_when_unused(tmp_path):
     _, s = verdict(tmp_path, OK_SOURCES)
     assert s["fallback"] == 0
     assert s["extractors"] == {"dw-new": 0, "dw-old": 0, "fallback": 0}
+
+
+PAGE_URL = "https://www.dw.com/en/invented-story/a-1001"
+
+
+def scrapy_spider_error(ext, crawler, exc: Exception, response) -> None:
+    """What Scrapy's Scraper.handle_spider_error does once no middleware handled it."""
+    ext.spider_error(Failure(exc), response=response, spider=None)
+    crawler.stats.inc_value("spider_exceptions/count")
+    crawler.stats.inc_value(f"spider_exceptions/{type(exc).__name__}")
+
+
+def ticketed_response(crawler) -> tuple[Ledger, HtmlResponse]:
+    ledger = Ledger.of(crawler)
+    request = Request(PAGE_URL)
+    ledger.open(request)
+    crawler.stats.set_value("dwscraper/pages/scheduled", 1)
+    return ledger, HtmlResponse(PAGE_URL, body=b"<html></html>", request=request)
+
+
+def test_callback_exception_is_one_error_not_two(tmp_path):
+    """The ledger's skipped/parse_error and Scrapy's spider_exceptions/count are one failure."""
+    ext, crawler = make_ext(tmp_path)
+    _, response = ticketed_response(crawler)
+    AccountingSpiderMiddleware(crawler).process_spider_exception(response, KeyError("x"))
+    scrapy_spider_error(ext, crawler, KeyError("x"), response)
+    s = ext.finish("finished")
+    assert crawler.stats.get_value("spider_exceptions/count") == 1
+    assert s["skipped"] == {"parse_error": 1}
+    assert (s["errors"], s["error_ratio"]) == (1, 1.0)
+
+
+def test_exception_the_ledger_did_not_count_is_still_an_error(tmp_path):
+    ext, crawler = make_ext(tmp_path)  # no ticket: accounting off, or an errback that raised
+    crawler.stats.set_value("dwscraper/pages/scheduled", 10)
+    scrapy_spider_error(ext, crawler, ValueError("x"), HtmlResponse(PAGE_URL, body=b""))
+    scrapy_spider_error(ext, crawler, ValueError("y"), Failure(ValueError("download")))
+    s = ext.finish("finished")
+    assert s["skipped"] == {} and s["errors"] == 2
+
+
+def test_parser_failure_without_exception_counts_once(tmp_path):
+    # pages.record_from_page catches the parser's exception: a skip, no spider exception
+    stats = {**OK_SOURCES, "dwscraper/pages/scheduled": 4, "dwscraper/skipped/parse_error": 1}
+    _, s = verdict(tmp_path, stats)
+    assert s["errors"] == 1
+
+
+def test_item_error_is_counted_once(tmp_path):
+    ext, crawler = make_ext(tmp_path)
+    ledger, response = ticketed_response(crawler)
+    failure = Failure(RuntimeError("pipeline bug"))
+    ext.item_error({"id": "a-1001"}, response=response, failure=failure)  # either order
+    ledger._on_item_error({"id": "a-1001"}, response=response, failure=failure)
+    ext.item_error({"id": "a-1002"}, response=None, failure=failure)  # no URL to skip
+    s = ext.finish("finished")
+    assert s["skipped"] == {"item_error": 1}
+    assert s["errors"] == 2
 
 
 def test_unwritable_output_is_found_before_the_run(tmp_path):
