@@ -37,7 +37,8 @@ from scrapy.utils.asyncio import create_looping_call
 
 from dwscraper import pipelines, runlock
 from dwscraper.accounting import EXCEPTION_ACCOUNTED, Ledger
-from dwscraper.state import StateStore, leftover_parts, newest, normalize_date, utc_now
+from dwscraper.normalize import utc_now
+from dwscraper.state import StateStore, leftover_parts, newest, normalize_date
 
 logger = logging.getLogger(__name__)
 

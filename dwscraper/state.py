@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dwscraper.normalize import is_day_only, to_rfc3339
+from dwscraper.normalize import is_day_only, to_rfc3339, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -113,11 +113,6 @@ def newest(a: str | None, b: str | None) -> str | None:
     if is_newer(b, a):
         return b
     return b if is_day_only(a) and not is_day_only(b) else a
-
-
-def utc_now() -> str:
-    """Now as RFC 3339 UTC, the format of fetched_at."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 class StateStore:
