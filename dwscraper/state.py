@@ -167,11 +167,6 @@ class StateStore:
         """Run *hook* before every COMMIT (e.g. fsync the output the rows describe)."""
         self._hooks.append(hook)
 
-    def remove_commit_hook(self, hook: Callable[[], None]) -> None:
-        """Stop running a hook added with add_commit_hook."""
-        if hook in self._hooks:
-            self._hooks.remove(hook)
-
     def _write(self, sql: str, params: tuple[Any, ...]) -> None:
         conn = self.conn
         if not conn.in_transaction:
