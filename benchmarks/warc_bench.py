@@ -1,6 +1,6 @@
 """Measure WARC capture: bytes per article in a real crawl, and re-extraction pages/second.
 
-    python -m dwscraper.warc_bench [PAGES_DIR] [--copies N] [--keep DIR]
+    python benchmarks/warc_bench.py [PAGES_DIR] [--copies N] [--keep DIR]
 
 Serves the saved DW pages in PAGES_DIR (default ../shared/dw/pages, else the repository's
 tests/fixtures/pages), each stamped with N new content ids, from a local mirror (robots.txt,
@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from dwscraper.warc import iter_responses
-
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from anywhere: dwscraper is importable
+    sys.path.insert(0, str(ROOT))
 _CANON_RE = re.compile(
     rb"""<link[^>]+rel=["']?canonical["']?[^>]*href=["']([^"']+)["']"""
     rb"""|<link[^>]+href=["']([^"']+)["'][^>]*rel=["']?canonical""",
@@ -113,7 +113,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 def main(argv: list[str] | None = None) -> int:
     """Run the measurement; prints a summary, returns 0 (1 when the crawl wrote nothing)."""
-    ap = argparse.ArgumentParser(prog="python -m dwscraper.warc_bench", description=__doc__)
+    from dwscraper.warc import iter_responses  # after ROOT joined sys.path
+
+    ap = argparse.ArgumentParser(prog="python benchmarks/warc_bench.py", description=__doc__)
     default = ROOT.parent / "shared" / "dw" / "pages"
     if not default.is_dir():
         default = ROOT / "tests" / "fixtures" / "pages"
