@@ -11,12 +11,11 @@ stderr and makes the exit status 2; the other files are still extracted.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from dwscraper.parsing import parse_article
-from dwscraper.record import ordered
+from dwscraper.record import json_line, ordered
 from dwscraper.warc import WarcReadError, extract_archived, is_warc
 
 
@@ -52,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         if is_warc(path):  # a crawl's WARC: one line per archived content page
             try:
                 for rec in extract_archived(path):
-                    sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                    sys.stdout.write(json_line(rec) + "\n")
             except WarcReadError as exc:
                 print(f"dwscraper.extract: {exc}", file=sys.stderr)
                 status = 2
@@ -63,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"dwscraper.extract: {exc}", file=sys.stderr)
             status = 2
             continue
-        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_line(record) + "\n")
     sys.stdout.flush()
     return status
 

@@ -32,6 +32,7 @@ from scrapy.utils.defer import deferred_from_coro
 from dwscraper import record as rec_mod
 from dwscraper import urls
 from dwscraper.normalize import clean_line, clean_text, refine_day, to_rfc3339, utc_now
+from dwscraper.record import json_line  # re-exported: the writer's line format
 
 logger = logging.getLogger(__name__)
 
@@ -110,15 +111,6 @@ def normalize_record(item: dict[str, Any], fetched_at: str | None = None) -> dic
             r[k] = v or None
     r["content_hash"] = rec_mod.content_hash(r)
     return r
-
-
-def json_line(record: dict[str, Any]) -> str:
-    """One output line's JSON, without the newline: compact, non-ASCII text kept as is.
-
-    The one JSON form of records: the run's writer and `python -m dwscraper.reextract` both
-    use it, so a re-extraction's file compares line for line with the run's.
-    """
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
 def missing_required(item: dict[str, Any]) -> str | None:

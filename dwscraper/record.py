@@ -69,3 +69,13 @@ def content_hash(record: dict[str, Any]) -> str:
         {k: record.get(k) for k in HASHED_FIELDS}, ensure_ascii=False, sort_keys=True
     )
     return "sha256:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def json_line(record: dict[str, Any]) -> str:
+    """One output line's JSON, without the newline: compact, non-ASCII text kept as is.
+
+    The one JSON form of records: the run's writer, `python -m dwscraper.reextract` and
+    `python -m dwscraper.extract` all use it, so their lines compare with the run's. Here,
+    not in pipelines, so the Scrapy-free tools need not import Scrapy.
+    """
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
