@@ -44,25 +44,6 @@ SKIPPED = "dwscraper/skipped/"
 OUTCOMES = ("record", "unchanged", "source")
 MAX_REMEMBERED = 200_000  # open tickets whose URL is kept for the close-time log
 
-# Reasons a skip can carry (others are allowed: they are slugs of what went wrong).
-REASONS = (
-    "http_<status>",
-    "not_html",
-    "too_large",
-    "offsite",
-    "offsite_redirect",
-    "robots",
-    "empty_page",
-    "no_article",
-    "timeout",
-    "connection_error",
-    "download_error",
-    "parse_error",
-    "duplicate",
-    "unaccounted",
-    "interrupted",
-)
-
 _SLUG_RE = re.compile(r"[^a-z0-9_]+")
 
 
