@@ -204,7 +204,8 @@ def parse(data: str | bytes) -> Doc:
         tag = node.tag
         if tag == "div":
             cls = node.get("class")
-            if cls:
+            # Substring test first: most divs carry neither token, and skip the split.
+            if cls and ("rich-text" in cls or "longText" in cls):
                 tokens = cls.split()
                 if "rich-text" in tokens:
                     doc.rich_texts.append(node)
