@@ -77,9 +77,7 @@ class OldPage:
 
 def _with_class(scope: Element, tag: str, token: str) -> list[Element]:
     """Descendants <tag> of scope whose class has `token` (a walk, cheaper than XPath)."""
-    return [
-        el for el in scope.iter(tag) if token in (el.get("class") or "").split() and el is not scope
-    ]
+    return [el for el in scope.iter(tag) if el is not scope and has_class(el, token)]
 
 
 def recognize(doc_body: Element | None, long_texts: list) -> bool:

@@ -111,7 +111,9 @@ def is_clutter_line(line: str) -> bool:
 
 def has_class(el: Element, token: str) -> bool:
     """Class-token test (never a substring match: 'rich-text-ad' is not 'rich-text')."""
-    return token in (el.get("class") or "").split()
+    cls = el.get("class")
+    # Substring first: most classes lack the token, and then the split is not needed.
+    return bool(cls) and token in cls and token in cls.split()
 
 
 def element_text(el: Element) -> str | None:
