@@ -20,6 +20,7 @@ PROSE_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "
 _NON_PROSE_TAGS = frozenset(
     {"figure", "figcaption", "button", "input", "select", "textarea", "form"}
 )
+# Each holds "ad" or "copyright" (_drop_non_prose tests those substrings before splitting).
 _NON_PROSE_CLASSES = frozenset({"copyright", "rich-text-ad", "advertisement", "advertise"})
 _LINKS = etree.XPath(".//a")
 _NON_LINK_TEXT = etree.XPath(".//text()[not(ancestor::a)]")
@@ -140,7 +141,12 @@ def _drop_non_prose(el: Element) -> list[Element]:
             bad.append(sub)
             continue
         cls = sub.get("class")
-        if cls and _NON_PROSE_CLASSES.intersection(cls.split()):
+        # Every non-prose class holds "copyright" or "ad": the substring test skips the split.
+        if (
+            cls
+            and ("ad" in cls or "copyright" in cls)
+            and _NON_PROSE_CLASSES.intersection(cls.split())
+        ):
             bad.append(sub)
     if bad:
         for sub in bad:
