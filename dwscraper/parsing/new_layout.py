@@ -172,7 +172,14 @@ def _walk(article: Element) -> _Nodes:
         elif tracking == "sharing-icons-inline" and nodes.share is None:
             nodes.share = el
         cls = el.get("class")
-        if not cls:
+        # Substrings first: most classes hold none of the tokens below, so skip the split.
+        if not cls or not (
+            "rich-text" in cls
+            or "author-details" in cls
+            or "copy-button-wrapper" in cls
+            or "gallery" in cls
+            or "teaser-text" in cls
+        ):
             continue
         tokens = cls.split()
         if "rich-text" in tokens:
