@@ -92,6 +92,13 @@ def format_utc(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def run_stamp(when: datetime) -> str:
+    """'20240130T141312Z': a run's start in output file names (JSONL and WARC share it)."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
 def utc_now() -> str:
     """The current time as format_utc spells it (fetched_at of a page fetched now)."""
     return format_utc(datetime.now(UTC))

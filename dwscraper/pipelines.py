@@ -31,7 +31,14 @@ from scrapy.utils.defer import deferred_from_coro
 
 from dwscraper import record as rec_mod
 from dwscraper import urls
-from dwscraper.normalize import clean_line, clean_text, refine_day, to_rfc3339, utc_now
+from dwscraper.normalize import (
+    clean_line,
+    clean_text,
+    refine_day,
+    run_stamp,
+    to_rfc3339,
+    utc_now,
+)
 from dwscraper.record import json_line  # re-exported: the writer's line format
 
 logger = logging.getLogger(__name__)
@@ -321,7 +328,7 @@ class OutputError(RuntimeError):
 
 def output_name(started: datetime) -> str:
     """dw-<UTC start YYYYmmddTHHMMSSZ>.jsonl: names come from run time only, never URLs."""
-    return f"dw-{started.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}.jsonl"
+    return f"dw-{run_stamp(started)}.jsonl"
 
 
 class JsonLinesWriterPipeline(_StatsMixin):

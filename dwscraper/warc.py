@@ -21,7 +21,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from dwscraper.normalize import format_utc
+from dwscraper.normalize import format_utc, run_stamp
 from dwscraper.pages import is_page_type
 from dwscraper.urls import canonical_url, is_content_url
 
@@ -55,13 +55,6 @@ _STEM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}")  # a file name stem, 
 def warc_date(when: datetime) -> str:
     """WARC/1.0 date: UTC, second precision ('2024-01-30T14:13:12Z'), like fetched_at."""
     return format_utc(when)
-
-
-def run_stamp(when: datetime) -> str:
-    """'20240130T141312Z': the run-time part of WARC file names (same form as the JSONL's)."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _serialize(records: Iterable[Any]) -> bytes:
