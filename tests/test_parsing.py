@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from dwscraper.parsing import parse_article
 from dwscraper.parsing.metadata import strip_title_suffix
 from dwscraper.parsing.signature import parse_signature
-from dwscraper.parsing.text import word_count
+from dwscraper.parsing.text import block_word_count, clean_line, join_blocks, word_count
 from dwscraper.record import FIELDS, ordered
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -336,6 +336,15 @@ def test_word_count_counts_cjk_characters():
     assert word_count("two words") == 2
     assert word_count("柏林开设") == 4
     assert word_count(None) == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(min_size=0, max_size=40), max_size=6))
+def test_block_word_count_matches_word_count_on_joined_clean_lines(raw: list[str]):
+    # parse_article counts words of join_blocks(clean lines) without splitting; any clean
+    # lines (CJK, Unicode spaces, zero-width spaces, combining marks) must count the same.
+    text = join_blocks([line for line in (clean_line(r) for r in raw) if line])
+    assert block_word_count(text) == word_count(text)
 
 
 @pytest.mark.parametrize(

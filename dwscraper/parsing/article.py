@@ -44,7 +44,7 @@ from dwscraper.parsing.metadata import (
     strip_title_suffix,
 )
 from dwscraper.parsing.signature import Signature
-from dwscraper.parsing.text import clean_line, join_blocks, raw_text, word_count
+from dwscraper.parsing.text import block_word_count, clean_line, join_blocks, raw_text
 from dwscraper.record import content_hash, new_record
 
 log = logging.getLogger(__name__)
@@ -260,7 +260,7 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
     rec["short_url"] = short
     rec["editors"] = signature.editors
     rec["agencies"] = signature.agencies
-    rec["word_count"] = word_count(text)
+    rec["word_count"] = block_word_count(text)
     rec["extractor"] = extractor if text else None
     if related:
         rec["_related_topics"] = related

@@ -38,6 +38,7 @@ _DEEP_OPEN = re.compile(r"((?:<(?:div|span|section|b|i|p|font|ul|li)\b[^>]*>\s*)
 _DEEP_CLOSE = re.compile(r"((?:</(?:div|span|section|b|i|p|font|ul|li)>\s*))\1{49,}", re.I)
 _DEEP_OPEN_B = re.compile(_DEEP_OPEN.pattern.encode(), re.I)
 _DEEP_CLOSE_B = re.compile(_DEEP_CLOSE.pattern.encode(), re.I)
+_NUL_RE = re.compile("\x00")
 _PARSERS: dict[str | None, etree.HTMLParser] = {}
 # Tags whose nodes the readers start from; one C-filtered pass over the tree finds them.
 _COLLECT_TAGS = ("html", "script", "meta", "link", "article", "main", "div", "section")
@@ -186,7 +187,7 @@ def _build(data: str | bytes) -> Element | None:
     if text[:64].lstrip().startswith("<?"):
         # lxml refuses str input that declares an encoding.
         text = _XML_DECL_RE.sub("", text, count=1)
-    if "\x00" in text:
+    if _NUL_RE.search(text):  # half the cost of `"\x00" in text` on a non-Latin-1 str
         text = text.replace("\x00", "")
     return _from(text, None)
 

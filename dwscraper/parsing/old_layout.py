@@ -12,8 +12,6 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-import lxml.etree as etree
-
 from dwscraper.parsing import dates
 from dwscraper.parsing.document import Element
 from dwscraper.parsing.signature import Signature, parse_signature, split_signature
@@ -25,14 +23,32 @@ from dwscraper.parsing.text import (
     raw_text,
 )
 
-_COL3 = etree.XPath("./div[contains(concat(' ', normalize-space(@class), ' '), ' col3 ')][h1]")
-_KICKER = etree.XPath("./h4[contains(concat(' ', normalize-space(@class), ' '), ' artikel ')]")
-_H1 = etree.XPath("./h1")
-_INTRO = etree.XPath("./p[contains(concat(' ', normalize-space(@class), ' '), ' intro ')]")
-_LI = etree.XPath("./li")
-_STRONG = etree.XPath("./strong | ./b")
-_HREFS = etree.XPath(".//a/@href")
-_LINKS = etree.XPath(".//a")
+# Fixed-depth lookups walk children in C (iterchildren with tags): an lxml XPath call costs
+# more to set up than these small searches do.
+
+
+def _child_with_class(parent: Element, tag: str, token: str) -> Element | None:
+    for el in parent.iterchildren(tag):
+        if has_class(el, token):
+            return el
+    return None
+
+
+def _col3(body: Element) -> Element | None:
+    """./div[class token col3][h1]"""
+    for el in body.iterchildren("div"):
+        if has_class(el, "col3") and _has_child(el, "h1"):
+            return el
+    return None
+
+
+def _has_child(el: Element, tag: str) -> bool:
+    return next(el.iterchildren(tag), None) is not None
+
+
+def _links(li: Element) -> list[Element]:
+    return list(li.iterdescendants("a"))
+
 
 # A dd.mm.yyyy value (any script's digits: \d is Unicode-aware).
 _DATE_RE = re.compile(r"\b(\d{1,2})[./-](\d{1,2})[./-](\d{4})\b")
@@ -84,12 +100,12 @@ def recognize(doc_body: Element | None, long_texts: list) -> bool:
     """Old layout: a div.longText, or div#bodyContent with a col3 holding the h1."""
     if long_texts:
         return True
-    return doc_body is not None and bool(_COL3(doc_body))
+    return doc_body is not None and _col3(doc_body) is not None
 
 
 def _label(li: Element) -> tuple[str, str]:
-    strong = _STRONG(li)
-    label = clean_line(raw_text(strong[0])) if strong else None
+    strong = next(li.iterchildren("strong", "b"), None)
+    label = clean_line(raw_text(strong)) if strong is not None else None
     full = element_text(li) or ""
     value = full
     if label and full.startswith(label):
@@ -113,9 +129,10 @@ def day_from(value: str) -> tuple[str | None, str | None]:
 
 
 def _read_small_list(page: OldPage, ul: Element) -> None:
-    for li in _LI(ul):
+    for li in ul.iterchildren("li"):
         label, value = _label(li)
-        hrefs = _HREFS(li)
+        links = _links(li)
+        hrefs = [h for h in (a.get("href") for a in links) if h is not None]
         if not value:
             continue
         if _PERMALINK_RE.search(value) or label == "permalink":
@@ -123,12 +140,10 @@ def _read_small_list(page: OldPage, ul: Element) -> None:
             page.short_url = page.short_url or (m.group(0) if m else None)
         elif any(re.search(r"/t-\d+", h) for h in hrefs):
             if not page.related_topics:
-                page.related_topics = [
-                    t for t in (clean_line(raw_text(a)) for a in _LINKS(li)) if t
-                ]
+                page.related_topics = [t for t in (clean_line(raw_text(a)) for a in links) if t]
         elif any("/search" in h for h in hrefs):
             if not page.keywords:
-                page.keywords = [t for t in (clean_line(raw_text(a)) for a in _LINKS(li)) if t]
+                page.keywords = [t for t in (clean_line(raw_text(a)) for a in links) if t]
         elif label in DATE_LABELS or (not hrefs and _DATE_RE.search(value)):
             if page.date is None:
                 page.date_raw, page.date = day_from(value)
@@ -174,19 +189,20 @@ def read(body: Element | None, long_texts: list) -> OldPage:
     page = OldPage()
     col3 = None
     if body is not None:
-        cols = _COL3(body)
-        col3 = cols[0] if cols else None
+        col3 = _col3(body)
     if col3 is None and long_texts:
         col3 = long_texts[0].getparent()
-        while col3 is not None and col3.tag != "body" and not _H1(col3):
+        while (
+            col3 is not None and col3.tag != "body" and next(col3.iterchildren("h1"), None) is None
+        ):
             col3 = col3.getparent()
     if col3 is not None:
-        kicker = _KICKER(col3)
-        page.kicker = element_text(kicker[0]) if kicker else None
-        h1 = _H1(col3)
-        page.title = element_text(h1[0]) if h1 else None
-        intro = _INTRO(col3)
-        page.intro = element_text(intro[0]) if intro else None
+        kicker = _child_with_class(col3, "h4", "artikel")
+        page.kicker = element_text(kicker) if kicker is not None else None
+        h1 = next(col3.iterchildren("h1"), None)
+        page.title = element_text(h1) if h1 is not None else None
+        intro = _child_with_class(col3, "p", "intro")
+        page.intro = element_text(intro) if intro is not None else None
         scope = col3.getparent() if col3.getparent() is not None else col3
         for ul in _with_class(scope, "ul", "smallList"):
             _read_small_list(page, ul)

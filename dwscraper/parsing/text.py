@@ -24,7 +24,7 @@ _NON_PROSE_TAGS = frozenset(
 _NON_PROSE_CLASSES = frozenset({"copyright", "rich-text-ad", "advertisement", "advertise"})
 _LINKS = etree.XPath(".//a")
 _NON_LINK_TEXT = etree.XPath(".//text()[not(ancestor::a)]")
-_HAS_MEDIA = etree.XPath("boolean(.//img | .//picture | .//figure | .//video | .//audio)")
+_MEDIA_TAGS = ("img", "picture", "figure", "video", "audio")
 INLINE_TAGS = frozenset(
     {"a", "em", "strong", "b", "i", "u", "span", "sup", "sub", "abbr", "cite", "q", "mark",
      "small", "time", "s", "del", "ins", "code", "bdi", "bdo", "font", "dfn", "kbd", "var"}
@@ -219,7 +219,11 @@ def block_lines(el: Element) -> list[str]:
 
 def _is_embed_container(el: Element) -> bool:
     cls = (el.get("class") or "") + " " + (el.get("id") or "")
-    return bool(_EMBED_CLASS_RE.search(cls)) or _HAS_MEDIA(el)
+    # A C-filtered walk for the first media element: ~3x cheaper than the XPath boolean.
+    return (
+        bool(_EMBED_CLASS_RE.search(cls))
+        or next(el.iterdescendants(*_MEDIA_TAGS), None) is not None
+    )
 
 
 def container_blocks(container: Element, depth: int = 0) -> list[str]:
@@ -294,6 +298,19 @@ def word_count(text: str | None) -> int:
     if cjk:
         return cjk + len(_WORD_RE.findall(_CJK_RE.sub(" ", text)))
     return len(text.split())
+
+
+def block_word_count(text: str | None) -> int:
+    """word_count of join_blocks output, without splitting it into a list of words.
+
+    Its lines are clean (clean_line: single spaces, no other whitespace), so the words are
+    the spaces plus one per line; about 3x cheaper than str.split on a 10 KB article.
+    """
+    if not text:
+        return 0
+    if text.isascii() or not _CJK_RE.search(text):
+        return text.count(" ") + text.count("\n\n") + 1
+    return word_count(text)
 
 
 def clean_fallback_text(text: str | None, drop: tuple[str | None, ...] = ()) -> str | None:
