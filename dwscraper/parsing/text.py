@@ -83,6 +83,10 @@ def clean_line(value: str | None) -> str | None:
 
 def raw_text(el: Element) -> str:
     """All text under an element (the tree holds no script/style any more)."""
+    if not len(el):
+        # No child nodes (the parser drops comments and PIs): the text is el.text, and
+        # reading it costs a tenth of serialising the element.
+        return el.text or ""
     return etree.tostring(el, method="text", encoding="unicode", with_tail=False)
 
 
@@ -125,6 +129,8 @@ def element_text(el: Element) -> str | None:
 def _drop_non_prose(el: Element) -> list[Element]:
     """Drop captions, credits, ads and form controls inside a block, space out <br>s; one
     walk over the block, which also returns its links (for the read-more/promo rules)."""
+    if not len(el):
+        return []  # a text-only block (most paragraphs): nothing to drop, no links
     bad = []
     links = []
     for sub in el.iterdescendants():
