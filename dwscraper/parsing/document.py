@@ -41,7 +41,7 @@ _DEEP_CLOSE_B = re.compile(_DEEP_CLOSE.pattern.encode(), re.I)
 _NUL_RE = re.compile("\x00")
 _PARSERS: dict[str | None, etree.HTMLParser] = {}
 # Tags whose nodes the readers start from; one C-filtered pass over the tree finds them.
-_COLLECT_TAGS = ("html", "script", "meta", "link", "article", "main", "div", "section")
+_COLLECT_TAGS = ("html", "script", "meta", "link", "article", "main", "section")
 _STRIP_TAGS = ("script", "style", "template", "noscript", "svg", "iframe", "object", "embed")
 
 
@@ -201,31 +201,23 @@ def parse(data: str | bytes) -> Doc:
     if root is None:
         return Doc(root=None)
     doc = Doc(root=root)
+    metas = doc.metas
     for node in root.iter(*_COLLECT_TAGS):
         tag = node.tag
-        if tag == "div":
-            cls = node.get("class")
-            # Substring test first: most divs carry neither token, and skip the split.
-            if cls and ("rich-text" in cls or "longText" in cls):
-                tokens = cls.split()
-                if "rich-text" in tokens:
-                    doc.rich_texts.append(node)
-                    continue
-                if "longText" in tokens:
-                    doc.long_texts.append(node)
-                    continue
-            if node.get("data-tracking-name") == "rich-text":
-                doc.rich_texts.append(node)
-            elif doc.body_content is None and node.get("id") == "bodyContent":
-                doc.body_content = node
-        elif tag == "meta":
+        if tag == "meta":  # a hundred per DW page: the hot branch, kept first and lean
+            get = node.get
             # Some saved pages carry value= instead of content= (re-serialized by tools).
-            key = node.get("property") or node.get("name") or node.get("itemprop")
-            value = node.get("content")
-            if value is None:
-                value = node.get("value")
-            if key and value is not None:
-                doc.metas.setdefault(key.strip().lower(), []).append(value)
+            key = get("property") or get("name") or get("itemprop")
+            if key:
+                value = get("content")
+                if value is None:
+                    value = get("value")
+                if value is not None:
+                    key = key.strip().lower()
+                    if key in metas:
+                        metas[key].append(value)
+                    else:
+                        metas[key] = [value]
         elif tag == "script":
             body = node.text or ""
             if node.get("type") == "application/ld+json":
@@ -245,8 +237,45 @@ def parse(data: str | bytes) -> Doc:
         elif tag == "html" and doc.html_lang is None:
             doc.html_lang = node.get("lang") or node.get("xml:lang")
             doc.html_dir = node.get("dir")
+    # The new layout's body is a rich-text div inside an <article>: look only there. The old
+    # layout's divs (anywhere on the page) are searched only when no article has one.
+    for art in doc.articles:
+        if next(art.iterancestors("article"), None) is None:  # nested ones are walked already
+            _rich_texts(doc, art)
+    if not doc.rich_texts:
+        _old_layout_divs(doc, root)
     etree.strip_elements(root, *_STRIP_TAGS, with_tail=False)
     return doc
+
+
+def _div_kind(node: Element) -> str | None:
+    """ "rich" (new-layout body), "long" (old-layout div.longText), or None."""
+    cls = node.get("class")
+    # Substring test first: most divs carry neither token, and skip the split.
+    if cls and ("rich-text" in cls or "longText" in cls):
+        tokens = cls.split()
+        if "rich-text" in tokens:
+            return "rich"
+        if "longText" in tokens:
+            return "long"
+    if node.get("data-tracking-name") == "rich-text":
+        return "rich"
+    return None
+
+
+def _rich_texts(doc: Doc, article: Element) -> None:
+    for node in article.iter("div"):
+        if _div_kind(node) == "rich":
+            doc.rich_texts.append(node)
+
+
+def _old_layout_divs(doc: Doc, root: Element) -> None:
+    for node in root.iter("div"):
+        kind = _div_kind(node)
+        if kind == "long":
+            doc.long_texts.append(node)
+        elif kind is None and doc.body_content is None and node.get("id") == "bodyContent":
+            doc.body_content = node
 
 
 def _is_canonical(node: Element) -> bool:

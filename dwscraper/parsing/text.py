@@ -172,7 +172,9 @@ _READ_MORE_MAX = 400
 
 def is_read_more(el: Element, text: str, links: list[Element] | None = None) -> bool:
     """'Read more: <a>Other story</a>' and its localized forms: a link, not prose."""
-    if len(text) > _READ_MORE_MAX:
+    if len(text) > _READ_MORE_MAX or (":" not in text and "：" not in text):
+        # Both forms need a colon (the label's, or the one ending the non-link text); most
+        # paragraphs have none, and this scan is cheaper than the case-blind label regex.
         return False
     if _READ_MORE_RE.match(text):
         return True
