@@ -6,9 +6,10 @@
   file name, record id and WARC-Date in request.meta (warc_file / warc_record_id / warc_date).
 - WarcItemMiddleware (spider middleware) copies those onto each record the spider produces
   from that response and sets its fetch time to the WARC-Date (one clock for both). It
-  archives, as JSON metadata records referring to the response, the record's private
-  discovery keys ("_...") and what the pipelines did with it (written with its revision, or
-  dropped and why), so `python -m dwscraper.reextract` rebuilds the run's records offline.
+  archives, in one JSON metadata record per record referring to the response, the record's
+  private discovery keys ("_...") and what the pipelines did with it (written with its
+  revision, or dropped and why), so `python -m dwscraper.reextract` rebuilds the run's
+  records offline.
 
 Discovery fetches (robots.txt, sitemaps, feeds) are held, gzipped, in memory until the first
 content page arrives and are then written before it; a run that fetches no content page (a
@@ -261,10 +262,12 @@ class WarcCaptureMiddleware:
 class WarcItemMiddleware(BaseSpiderMiddleware):
     """Spider middleware: records name their WARC response; hints and outcome archived.
 
-    Writes two small JSON metadata records per record, both referring to the response:
-    {"kind": "hints", "hints": {private "_" keys}} when the spider yields it, and
-    {"kind": "outcome", "outcome": "written"|"dropped"|"error", ...} when the pipelines are
-    done with it (item_scraped / item_dropped / item_error), revision included.
+    Writes one small JSON metadata record per record, referring to the response, once the
+    pipelines are done with it (item_scraped / item_dropped / item_error):
+    {"kind": "record", "hints": {private "_" keys as the spider yielded them},
+    "outcome": "written"|"dropped"|"error", ...}, revision included. Hints of a record that
+    never got an outcome (the run stopped first) are written alone ({"kind": "hints"}) when
+    the spider closes. One record, not two: each costs a gzip member, digests and a write.
     """
 
     def __init__(self, crawler: Crawler, writer: RotatingWarcWriter) -> None:
@@ -273,9 +276,13 @@ class WarcItemMiddleware(BaseSpiderMiddleware):
         s = crawler.settings
         self.base_url = s.get("DW_BASE_URL", urls.CANONICAL_BASE)
         self.rss_url = s.get("DW_RSS_URL", urls.CANONICAL_RSS)
+        # response record id -> [(target URI, WARC file, hints)] of records awaiting their
+        # outcome (a few at a time: the pipelines are synchronous).
+        self._pending: dict[str, list[tuple[str, str | None, dict[str, Any]]]] = {}
         crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(self.item_error, signal=signals.item_error)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcItemMiddleware:
@@ -285,53 +292,72 @@ class WarcItemMiddleware(BaseSpiderMiddleware):
             raise NotConfigured("DW_WARC_DIR is empty: WARC capture off")
         return cls(crawler, writer)
 
-    def _write(self, response: Response, data: dict[str, Any]) -> None:
-        record_id = response.meta.get(META_ID)
-        if not record_id:
-            return
+    def _write(
+        self, target: str, record_id: str, warc_file: str | None, data: dict[str, Any]
+    ) -> None:
         before = self.writer.bytes_written
         try:
             self.writer.write_metadata(
-                target_uri=target_uri(response.url, self.base_url, self.rss_url),
+                target_uri=target,
                 refers_to=record_id,
                 when=datetime.now(UTC),
                 data=data,
-                warc_file=response.meta.get(META_FILE),
+                warc_file=warc_file,
             )
         except OSError as exc:
             if self.crawler.stats:
                 self.crawler.stats.inc_value(f"{STAT}/write_error")
-            logger.error("WARC metadata write failed for %s: %s", response.url, exc)
+            logger.error("WARC metadata write failed for %s: %s", target, exc)
             return
         if self.crawler.stats:
             self.crawler.stats.inc_value(f"{STAT}/records")
             self.crawler.stats.inc_value(f"{STAT}/bytes", self.writer.bytes_written - before)
 
     def get_processed_item(self, item: Any, response: Response | None) -> Any:
-        """Set warc_file / warc_record_id / fetch time; archive the private hints."""
+        """Set warc_file / warc_record_id / fetch time; keep the private hints for later."""
         if response is None or not is_item(item):
             return item
         record_id = response.meta.get(META_ID)
         if not record_id:
             return item
         adapter = ItemAdapter(item)
-        adapter["warc_file"] = response.meta.get(META_FILE)
+        warc_file = response.meta.get(META_FILE)
+        adapter["warc_file"] = warc_file
         adapter["warc_record_id"] = record_id
         date = response.meta.get(META_DATE)
         if date:
             # fetched_at is the WARC-Date: the same instant, so re-extraction reproduces it.
             adapter["_fetched_at"] = date
         hints = {k: v for k, v in adapter.items() if isinstance(k, str) and k.startswith("_")}
-        self._write(response, {"kind": "hints", "hints": hints})
+        target = target_uri(response.url, self.base_url, self.rss_url)
+        self._pending.setdefault(record_id, []).append((target, warc_file, hints))
         return item
+
+    def spider_closed(self, spider: Any = None) -> None:
+        """Archive the hints of records the run stopped before the pipelines finished."""
+        pending, self._pending = self._pending, {}
+        for record_id, waiting in pending.items():
+            for target, warc_file, hints in waiting:
+                self._write(target, record_id, warc_file, {"kind": "hints", "hints": hints})
 
     # -- outcomes (signal handlers) --------------------------------------------------------
     def _outcome(self, item: Any, response: Response | None, data: dict[str, Any]) -> None:
         if response is None or not is_item(item):
             return
-        if ItemAdapter(item).get("warc_record_id") != response.meta.get(META_ID):
+        record_id = response.meta.get(META_ID)
+        if not record_id or ItemAdapter(item).get("warc_record_id") != record_id:
             return  # not a record this middleware tagged
-        self._write(response, {"kind": "outcome", **data})
+        waiting = self._pending.get(record_id)
+        if waiting:
+            target, warc_file, hints = waiting.pop(0)
+            if not waiting:
+                del self._pending[record_id]
+            self._write(target, record_id, warc_file, {"kind": "record", "hints": hints, **data})
+        else:  # tagged, but its hints already went out (or were never kept)
+            target = target_uri(response.url, self.base_url, self.rss_url)
+            self._write(
+                target, record_id, response.meta.get(META_FILE), {"kind": "outcome", **data}
+            )
 
     def item_scraped(self, item: Any, response: Response | None = None, **kw: Any) -> None:
         """The record reached the output: note it, with its revision."""

@@ -439,6 +439,39 @@ def test_middlewares_tag_records_and_archive_hints(tmp_path):
     assert crawler.stats.get_value("dwscraper/warc/bytes") > 0
 
 
+def test_one_metadata_record_per_record_and_hints_kept_when_stopped(tmp_path):
+    """Hints and outcome share one metadata record; a record the run stopped before its
+    outcome still has its hints archived when the spider closes."""
+    crawler = make_crawler(tmp_path)
+    dmw = WarcCaptureMiddleware.from_crawler(crawler)
+    smw = WarcItemMiddleware.from_crawler(crawler)
+    items = []
+    for n in (1, 2):
+        url = f"{MIRROR}/en/x/a-{n}"
+        request = Request(url, meta={"dw_id": f"a-{n}"})
+        response = HtmlResponse(url, body=PAGE, request=request)
+        dmw.process_response(request, response)
+        item = {"id": f"a-{n}", "_source": f"rss:en{n}"}
+        list(smw.process_spider_output(response, [item]))
+        items.append((item, response))
+    smw.item_scraped({**items[0][0], "revision": 1}, response=items[0][1])
+    smw.spider_closed()  # the second never reached the end of the pipelines
+    dmw.writer.close()
+    kinds = [
+        json.loads(body)["kind"]
+        for kind, _, body in records(dmw.writer.files[0])
+        if kind == "metadata"
+    ]
+    assert kinds == ["record", "hints"]
+    meta = read_metadata(dmw.writer.files)
+    first, second = (meta[i["warc_record_id"]] for i, _ in items)
+    assert first["hints"]["_source"] == "rss:en1"
+    assert (first["outcome"], first["revision"]) == ("written", 1)
+    assert second == {
+        "hints": {"_source": "rss:en2", "_fetched_at": second["hints"]["_fetched_at"]}
+    }
+
+
 def test_cut_short_response_is_marked_truncated(tmp_path):
     crawler = make_crawler(tmp_path)
     dmw = WarcCaptureMiddleware.from_crawler(crawler)
