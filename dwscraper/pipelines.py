@@ -170,42 +170,118 @@ def _unique(values: list[Any]) -> bool:
     return len({json.dumps(x, sort_keys=True) for x in values}) == len(values)
 
 
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "null": (type(None),),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+def _type_check(names: list[str]) -> Callable[[Any], bool]:
+    """One isinstance test for a list of JSON types (bool is no integer or number)."""
+    for n in names:
+        _JSON_TYPES[n]  # KeyError for an unknown type name, as before
+    types = tuple({t for n in names for t in _PY_TYPES[n]})
+    if "boolean" in names:
+        return lambda v: isinstance(v, types)
+    return lambda v: isinstance(v, types) and type(v) is not bool
+
+
+def _enum_check(allowed: list[Any]) -> Callable[[Any], bool]:
+    """Equal to one of allowed with the same type (1 is not 1.0 or True)."""
+    hashable = {(type(a), a) for a in allowed if isinstance(a, str | int | float | bool | None)}
+    rest = [a for a in allowed if not isinstance(a, str | int | float | bool | None)]
+
+    def check(v: Any) -> bool:
+        try:
+            if (type(v), v) in hashable:
+                return True
+        except TypeError:  # an unhashable value (list, dict)
+            pass
+        return any(v == a and type(v) is type(a) for a in rest)
+
+    return check
+
+
+def _all_of(checks: list[Callable[[Any], bool]]) -> Callable[[Any], bool]:
+    if not checks:
+        return lambda v: True
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        a, b = checks
+        return lambda v: a(v) and b(v)
+    if len(checks) == 3:
+        a, b, c = checks
+        return lambda v: a(v) and b(v) and c(v)
+
+    def check(v: Any) -> bool:
+        for c in checks:  # noqa: SIM110 - a loop, not a generator: this runs per field
+            if not c(v):
+                return False
+        return True
+
+    return check
+
+
 def compile_schema(schema: dict[str, Any]) -> Callable[[Any], bool]:
-    """A fast is-valid predicate for the subset of JSON Schema the record schema uses."""
+    """A fast is-valid predicate for the subset of JSON Schema the record schema uses.
+
+    Each keyword becomes one closure and a node's closures are chained without generators:
+    the crawl runs this on every record (~26 fields, some with enums and patterns).
+    """
     unknown = set(schema) - _KNOWN_KEYWORDS
     if unknown:
         raise ValueError(f"compile_schema does not support {sorted(unknown)}")
     checks: list[Callable[[Any], bool]] = []
     if "type" in schema:
         names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        tests = [_JSON_TYPES[n] for n in names]
-        checks.append(lambda v: any(t(v) for t in tests))
+        checks.append(_type_check(names))
     if "const" in schema:
         const = schema["const"]
         checks.append(lambda v: v == const and type(v) is type(const))
     if "enum" in schema:
-        allowed = list(schema["enum"])
-        checks.append(lambda v: any(v == a and type(v) is type(a) for a in allowed))
+        checks.append(_enum_check(list(schema["enum"])))
     if "pattern" in schema:
-        rx = re.compile(schema["pattern"])
-        checks.append(lambda v: not isinstance(v, str) or rx.search(v) is not None)
+        search = re.compile(schema["pattern"]).search
+        checks.append(lambda v: not isinstance(v, str) or search(v) is not None)
     if "minLength" in schema:
         n = schema["minLength"]
         checks.append(lambda v: not isinstance(v, str) or len(v) >= n)
     if "minimum" in schema:
         lo = schema["minimum"]
-        checks.append(lambda v: not _JSON_TYPES["number"](v) or v >= lo)
+        is_number = _type_check(["number"])
+        checks.append(lambda v: not is_number(v) or v >= lo)
     if "items" in schema:
         item_ok = compile_schema(schema["items"])
-        checks.append(lambda v: not isinstance(v, list) or all(item_ok(x) for x in v))
+
+        def items_ok(v: Any) -> bool:
+            if isinstance(v, list):
+                for x in v:
+                    if not item_ok(x):
+                        return False
+            return True
+
+        checks.append(items_ok)
     if schema.get("uniqueItems"):
         checks.append(lambda v: not isinstance(v, list) or _unique(v))
     if "anyOf" in schema:
         alts = [compile_schema(a) for a in schema["anyOf"]]
-        checks.append(lambda v: any(a(v) for a in alts))
+
+        def any_of(v: Any) -> bool:
+            for a in alts:  # noqa: SIM110 - a loop, not a generator: this runs per field
+                if a(v):
+                    return True
+            return False
+
+        checks.append(any_of)
     if "required" in schema:
-        req = list(schema["required"])
-        checks.append(lambda v: not isinstance(v, dict) or all(k in v for k in req))
+        req = frozenset(schema["required"])
+        checks.append(lambda v: not isinstance(v, dict) or req <= v.keys())
     props = {k: compile_schema(sub) for k, sub in schema.get("properties", {}).items()}
     extra = schema.get("additionalProperties", True)
     if props or extra is not True:
@@ -225,7 +301,7 @@ def compile_schema(schema: dict[str, Any]) -> Callable[[Any], bool]:
             return True
 
         checks.append(check_props)
-    return lambda v: all(c(v) for c in checks)
+    return _all_of(checks)
 
 
 @lru_cache(maxsize=1)
