@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from dwscraper import extensions, record
 from dwscraper import settings as project_settings
 from dwscraper.extensions import RunStateExtension
@@ -116,15 +118,26 @@ def test_spider_argument_table_matches_the_spider():
             assert f"`{p.default}`" in documented[name][1], (name, p.default)
 
 
-def test_bad_spider_argument_exits_1_naming_it(tmp_path):
-    """The exit code table's row 1: a bad -a value stops the run before anything is fetched."""
+@pytest.mark.parametrize(
+    ("arg", "says"),
+    [
+        ("mode=everything", "mode must be latest or archive"),
+        ("lang=xx", "unknown edition(s) xx"),
+        ("since=yesterday", "yesterday"),
+        ("url_file=/nonexistent/urls.txt", "cannot read url_file /nonexistent/urls.txt"),
+    ],
+)
+def test_bad_spider_argument_is_a_usage_error_naming_it(tmp_path, arg, says):
+    """The exit code table's row 2: a bad -a value stops the run before anything is fetched,
+    with one error line instead of a traceback."""
     proc = subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "dw", "-a", "mode=everything",
+        [sys.executable, "-m", "scrapy", "crawl", "dw", "-a", arg,
          "-s", "DW_STATE_PATH=", "-s", f"DW_OUTPUT_DIR={tmp_path}", "-s", "LOG_LEVEL=ERROR"],
         cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
-    assert proc.returncode == 1, proc.stderr[-2000:]
-    assert "mode must be latest or archive" in proc.stderr
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "error: spider dw: " in proc.stderr and says in proc.stderr, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
     assert not list(tmp_path.iterdir())  # nothing written
 
 

@@ -161,6 +161,17 @@ def test_command_exit_code_mapping(tmp_path):
     assert exit_code(crawler, bootstrap_failed=False) == EXIT_EMPTY
 
 
+def test_exit_code_of_a_crawl_that_never_started():
+    # Scrapy 2.13+ raises on Crawler.stats before the crawl starts; that must not become a
+    # second traceback on top of the start-up failure.
+    from scrapy.crawler import Crawler
+
+    crawler = Crawler(Spider, get_project_settings())
+    with pytest.raises(RuntimeError):
+        _ = crawler.stats
+    assert exit_code(crawler, bootstrap_failed=True) == 1
+
+
 def test_progress_line_counts(tmp_path):
     ext, crawler = make_ext(tmp_path)
     for k, v in {

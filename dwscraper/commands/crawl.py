@@ -5,13 +5,15 @@ COMMANDS_MODULE setting; a project command overrides the built-in of the same na
 run lock before anything starts, so a second run exits at once with one line naming the
 holder's pid, and exits with the code RunStateExtension decided (see README "Incremental runs
 and cron"): 0 ok, 3 no discovery source read, 4 too many errors, 5 output unwritable,
-6 extraction collapsed, 7 interrupted, 75 another run active; 1 and 2 stay Scrapy's.
+6 extraction collapsed, 7 interrupted, 75 another run active; 1 and 2 stay Scrapy's
+(2 also for a bad -a value, which the spider's check_arguments reports before the start).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.crawler import Crawler
@@ -23,13 +25,31 @@ from dwscraper.extensions import EXIT_LOCKED, EXIT_OK, EXIT_OUTPUT, STAT_EXIT, p
 
 def exit_code(crawler: Crawler | None, bootstrap_failed: bool) -> int:
     """The process exit code for a finished crawl."""
-    stats = getattr(crawler, "stats", None)
+    try:
+        stats = crawler.stats if crawler is not None else None
+    except RuntimeError:  # Scrapy 2.13+: no stats before the crawl started (bootstrap failed)
+        stats = None
     code = stats.get_value(STAT_EXIT) if stats is not None else None
     if stats is not None and code in (None, EXIT_OK) and stats.get_value("dwscraper/output/error"):
         return EXIT_OUTPUT
     if code is None or (code == EXIT_OK and bootstrap_failed):
         return 1 if bootstrap_failed else EXIT_OK
     return int(code)
+
+
+def _check_spider_arguments(process: Any, name: str, spargs: dict[str, Any]) -> None:
+    """A spider's check_arguments (if it has one) as a usage error: exit 2, one line."""
+    try:
+        spidercls = process.spider_loader.load(name)
+    except KeyError:
+        return  # Scrapy's own "Spider not found" follows
+    check = getattr(spidercls, "check_arguments", None)
+    if check is None:
+        return
+    try:
+        check(**spargs)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"spider {name}: {exc}", print_help=False) from exc
 
 
 class Command(ScrapyCrawlCommand):
@@ -72,6 +92,7 @@ class Command(ScrapyCrawlCommand):
                     "running 'scrapy crawl' with more than one spider is not supported"
                 )
             assert self.crawler_process is not None
+            _check_spider_arguments(self.crawler_process, args[0], opts.spargs)
             crawler = self._create_crawler(args[0])
             self.crawler_process.crawl(crawler, **opts.spargs)
             self.crawler_process.start()

@@ -142,6 +142,12 @@ class DwSpider(scrapy.Spider):
         self.sources_seen: set[str] = set()
 
     @classmethod
+    def check_arguments(cls, **spargs: Any) -> None:
+        """ValueError for a bad -a value; the crawl command calls this before anything starts,
+        so a typo in a crontab line is one usage line (exit 2), not a traceback."""
+        cls(**spargs)
+
+    @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> DwSpider:
         """Read the DW_* settings once, when the crawl is built."""
         spider = super().from_crawler(crawler, *args, **kwargs)
