@@ -31,3 +31,21 @@ def empty_dwsite() -> Iterator[DWSite]:
         yield site
     finally:
         site.stop()
+
+
+_REPO_OUTPUT = Path(__file__).resolve().parents[1] / "output"
+
+
+def _listing() -> set[str]:
+    return {str(p.relative_to(_REPO_OUTPUT)) for p in _REPO_OUTPUT.rglob("*")}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _repository_output_untouched() -> Iterator[None]:
+    """Tests write under tmp_path only: a crawl falling back to the default output/ (say, a
+    WARC directory derived from a blanked DW_OUTPUT_DIR) fails the run here."""
+    before = _listing() if _REPO_OUTPUT.is_dir() else set()
+    yield
+    after = _listing() if _REPO_OUTPUT.is_dir() else set()
+    new = sorted(after - before)
+    assert not new, f"tests wrote into the repository's output/: {new[:5]}"

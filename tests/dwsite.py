@@ -1083,6 +1083,9 @@ def crawl_command(site: DWSite, output_dir: Path, *args: str, **settings: Any) -
         "DW_RSS_URL": site.url,
         "DW_OUTPUT_DIR": str(output_dir),
         "DW_STATE_PATH": str(output_dir / "state.sqlite3"),
+        # Explicit, so a test that blanks DW_OUTPUT_DIR (feed exports only) does not fall
+        # back to the repository's own output/warc.
+        "DW_WARC_DIR": str(output_dir / "warc"),
         "AUTOTHROTTLE_ENABLED": "False",
         "DOWNLOAD_DELAY": "0",
         "RETRY_TIMES": "1",
