@@ -19,6 +19,9 @@ _BLANKS_RE = re.compile(r"\n\s*\n+")
 _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DMY_RE = re.compile(r"^(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})$")
 _HAS_TIME_RE = re.compile(r"\d{1,2}:\d{2}")
+# An RFC 3339 instant to the second (what sitemaps, feeds, JSON-LD and our own records hold):
+# read by datetime.fromisoformat, ~10x cheaper than dateutil, same instant.
+_INSTANT_RE = re.compile(r"[1-9]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})")
 
 
 def clean_line(value: str | None) -> str | None:
@@ -56,6 +59,14 @@ def to_rfc3339(value: Any) -> str | None:
         s = str(value).strip()
         if not s:
             return None
+        m = _INSTANT_RE.fullmatch(s)
+        if m:
+            try:
+                dt = datetime.fromisoformat(s)
+            except ValueError:  # e.g. 24:00:00, which dateutil reads as the next midnight
+                pass
+            else:
+                return s if m.group(1) == "Z" else format_utc(dt)
         if _DAY_RE.match(s):
             try:
                 return date.fromisoformat(s).isoformat()

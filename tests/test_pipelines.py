@@ -50,6 +50,24 @@ def test_dates_become_rfc3339_utc_and_raw_is_kept():
     assert r["published_raw"] == "30.01.2024"
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-01-30T14:13:12Z", "2024-01-30T14:13:12Z"),
+        ("2024-01-30T15:13:12+01:00", "2024-01-30T14:13:12Z"),
+        ("2024-01-30T23:13:12-01:00", "2024-01-31T00:13:12Z"),
+        ("2024-01-30T24:00:00Z", "2024-01-31T00:00:00Z"),  # dateutil's reading, kept
+        ("2024-02-30T10:00:00Z", None),
+        ("2024-01-30T14:13:60Z", None),
+    ],
+)
+def test_instants_read_by_the_fast_path_as_by_dateutil(value, expected):
+    """normalize.to_rfc3339 reads plain RFC 3339 instants without dateutil: same result."""
+    from dwscraper.normalize import to_rfc3339
+
+    assert to_rfc3339(value) == expected
+
+
 def test_day_only_date_takes_the_sitemap_time_on_the_same_day():
     r = normalize_record(rec(published="30.01.2024", _discovered_date="2024-01-30T11:13:12Z"))
     assert r["published"] == "2024-01-30T11:13:12Z"
