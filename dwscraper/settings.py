@@ -36,7 +36,14 @@ EXTENSIONS = {
 
 # --- Politeness ----------------------------------------------------------------------------
 DW_CONTACT_URL = "https://github.com/dwscraper/dwscraper"
-USER_AGENT = f"dwscraper/0.1 (+{DW_CONTACT_URL}; news research crawler)"
+
+
+def user_agent(contact_url: str) -> str:
+    """The User-Agent naming the operator; DwSpider re-derives it from a -s DW_CONTACT_URL."""
+    return f"dwscraper/0.1 (+{contact_url}; news research crawler)"
+
+
+USER_AGENT = user_agent(DW_CONTACT_URL)
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4

@@ -287,3 +287,23 @@ def test_source_requests_allow_large_sitemaps():
     req = sp._source_request(f"{BASE}/en/news-sitemap.xml", "news-sitemap:en")
     assert req.meta["download_maxsize"] == 5000
     assert req.dont_filter and req.priority > 0
+
+
+@pytest.mark.parametrize(
+    ("cmdline", "agent"),
+    [
+        ({}, "dwscraper/0.1 (+https://github.com/dwscraper/dwscraper; news research crawler)"),
+        ({"DW_CONTACT_URL": "mailto:me@example.org"}, "(+mailto:me@example.org; news research"),
+        ({"DW_CONTACT_URL": "mailto:me@example.org", "USER_AGENT": "mine/1"}, "mine/1"),
+        ({"USER_AGENT": "mine/1"}, "mine/1"),
+    ],
+)
+def test_user_agent_follows_contact_url_unless_set_itself(cmdline, agent):
+    from scrapy.crawler import Crawler
+    from scrapy.utils.project import get_project_settings
+
+    settings = get_project_settings()
+    for key, value in cmdline.items():
+        settings.set(key, value, "cmdline")
+    crawler = Crawler(DwSpider, settings)
+    assert agent in crawler.settings["USER_AGENT"]

@@ -22,6 +22,7 @@ import scrapy
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
+from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (
     ConnectionRefusedError,
@@ -32,6 +33,7 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 
 from dwscraper import pages, sources, urls
+from dwscraper import settings as project_settings
 from dwscraper.accounting import Ledger
 from dwscraper.normalize import utc_now
 from dwscraper.urls import EDITIONS
@@ -140,6 +142,18 @@ class DwSpider(scrapy.Spider):
         # Sitemap indexes may list themselves or fan out: each source once, and a cap.
         self.max_sources = 20_000
         self.sources_seen: set[str] = set()
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """USER_AGENT follows DW_CONTACT_URL unless USER_AGENT itself was set: one -s
+        DW_CONTACT_URL=mailto:... names the operator to DW and in the WARC files."""
+        super().update_settings(settings)
+        contact_priority = settings.getpriority("DW_CONTACT_URL") or 0
+        agent_priority = settings.getpriority("USER_AGENT") or 0
+        if contact_priority > agent_priority:
+            settings.set(
+                "USER_AGENT", project_settings.user_agent(settings["DW_CONTACT_URL"]), "spider"
+            )
 
     @classmethod
     def check_arguments(cls, **spargs: Any) -> None:
