@@ -73,10 +73,22 @@ def allowed_netlocs(base_url: str, rss_url: str) -> frozenset[tuple[str, int | N
 def in_scope(url: str, bases: frozenset[tuple[str, int | None]]) -> bool:
     """True for http(s) URLs on a DW host or on a configured base (host and port)."""
     try:
-        parts = urlparse_cached(Request(url))
-        port = parts.port
+        return _parts_in_scope(urlparse_cached(Request(url)), bases)
     except ValueError:
         return False
+
+
+def request_in_scope(request: Request, bases: frozenset[tuple[str, int | None]]) -> bool:
+    """in_scope(request.url): a Request's URL is already what Request() makes of a URL, so
+    its cached parse (shared with Scrapy's middlewares) stands in for a new Request."""
+    try:
+        return _parts_in_scope(urlparse_cached(request), bases)
+    except ValueError:
+        return False
+
+
+def _parts_in_scope(parts: Any, bases: frozenset[tuple[str, int | None]]) -> bool:
+    port = parts.port  # ValueError for a port that is not a number
     if parts.scheme not in ("http", "https"):
         return False
     host = (parts.hostname or "").lower().rstrip(".")
@@ -113,12 +125,12 @@ class ScopeMiddleware:
 
     def request_scheduled(self, request: Request, spider: Any = None) -> None:
         """Refuse (and count) an off-DW request before it enters the scheduler."""
-        if not in_scope(request.url, self.bases):
+        if not request_in_scope(request, self.bases):
             self._refuse(request)
 
     def process_request(self, request: Request) -> Request | None:
         """None to go on; a rebased copy for a mirror; IgnoreRequest for anything off DW."""
-        if in_scope(request.url, self.bases):
+        if request_in_scope(request, self.bases):
             if self.mirrored:
                 rebased = urls.rebase(request.url, self.base_url, self.rss_url)
                 if rebased != request.url:

@@ -33,6 +33,7 @@ from dwscraper.middlewares import (
     exception_reason,
     in_scope,
     is_html,
+    request_in_scope,
     retry_after_seconds,
 )
 
@@ -101,6 +102,7 @@ def stats(crawler):
 def test_in_scope(url, ok):
     bases = allowed_netlocs(MIRROR, "http://127.0.0.1:8766")
     assert in_scope(url, bases) is ok
+    assert request_in_scope(Request(url), bases) is ok  # what the middleware checks
 
 
 def test_scope_drops_offsite_and_counts_it():
