@@ -63,6 +63,15 @@ def record_from_page(
         record = parse_article(text(), canonical)
     except Exception as exc:  # the parser must not stop a crawl or a re-extraction
         return None, Skip("parse_error", repr(exc)[:200])
-    if not isinstance(record, dict) or record.get("_not_article"):
-        return None, Skip("no_article")
+    if not isinstance(record, dict):
+        return None, Skip("parse_error", f"parser returned {type(record).__name__}")
+    if record.get("_not_article"):
+        # The parser says why (parsing/article.py): a crash inside it is a parse_error (an
+        # error toward DW_MAX_ERROR_RATIO), binary or garbage is not_html, the rest no_article.
+        why = record.get("_skip_reason") or ""
+        if why == "extraction_error":
+            return None, Skip("parse_error", why)
+        if why == "not_html":
+            return None, Skip("not_html", "the parser found no HTML")
+        return None, Skip("no_article", why)
     return record, None

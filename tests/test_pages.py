@@ -101,3 +101,24 @@ def test_reextract_decodes_a_page_as_the_crawl_does(body, ctype):
     text = page_text(page)
     assert text is not None
     assert WORDS in text() and "Ã" not in text()
+
+
+def test_parser_verdicts_keep_their_reason(monkeypatch):
+    # Random bytes served as text/html: the parser's guard says not_html.
+    junk = "".join(chr(c) for c in range(1, 32)) * 100
+    record, skipped = record_from_page(
+        junk.encode(), "text/html", "https://www.dw.com/en/x/a-1", lambda: junk
+    )
+    assert record is None and skipped == Skip("not_html", "the parser found no HTML")
+    # A crash inside the parser's assembly is an error (parse_error), not a quiet no_article.
+    import dwscraper.parsing.article as article
+
+    def crash(*_a, **_k):
+        raise RuntimeError("reader bug")
+
+    monkeypatch.setattr(article, "_assemble", crash)
+    html = make_article(1).html()
+    record, skipped = record_from_page(
+        html.encode(), "text/html", "https://www.dw.com/en/x/a-1", lambda: html
+    )
+    assert record is None and skipped == Skip("parse_error", "extraction_error")
