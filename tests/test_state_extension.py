@@ -386,3 +386,22 @@ def test_bad_refetch_is_a_usage_error_before_anything_runs(tmp_path):
     assert proc.returncode == 2
     assert "refetch must be 'all'" in proc.stderr
     assert not state.exists() and not (tmp_path / "s.sqlite3.lock").exists()
+
+
+def test_project_stats_class_keeps_scrapys_stats_without_the_shim():
+    """STATS_CLASS: Scrapy's MemoryStatsCollector, same stats, no per-access wrapper."""
+    from scrapy.statscollectors import MemoryStatsCollector
+
+    name = get_project_settings()["STATS_CLASS"]
+    crawler = get_crawler(Spider, {"STATS_CLASS": name})
+    stats = crawler.stats
+    assert isinstance(stats, MemoryStatsCollector)
+    assert type(stats).__getattribute__ is object.__getattribute__
+    stats.inc_value("a")
+    stats.inc_value("a", 2)
+    stats.inc_value("a", spider=None)  # the deprecated argument is still accepted
+    stats.max_value("m", 3)
+    stats.max_value("m", 1)
+    stats.set_value("s", "x")
+    assert stats.get_stats() == {"a": 4, "m": 3, "s": "x"}
+    assert stats.get_value("missing", 7) == 7
