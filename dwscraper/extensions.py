@@ -170,6 +170,7 @@ class RunStateExtension:
         self.unledgered_item_errors = 0
         self.unledgered_exceptions = 0
         self._fsync_fds: dict[str, int] = {}
+        self._output_names: dict[str, str] = {}  # output path -> its final file name
         self._unfiled: list[dict[str, Any]] = []  # records with no run file (feeds only)
         self._task: Any = None
         self._prev_done = 0
@@ -366,8 +367,9 @@ class RunStateExtension:
             return
         a = ItemAdapter(item)
         revision = int(record.get("revision") or 1)
-        if path is not None:
-            self._watch_fsync(Path(path))
+        output_file = None
+        if path:  # a Path (or str) from the writer; None without a run file
+            output_file = self._watch_fsync(path)
         try:
             self.store.mark_written(
                 record["id"],
@@ -379,7 +381,7 @@ class RunStateExtension:
                     normalize_date(a.get("_discovered_lastmod")),
                 ),
                 url=record.get("url"),
-                output_file=Path(str(path)).name.removesuffix(".part") if path else None,
+                output_file=output_file,
             )
         except (sqlite3.Error, OSError) as exc:
             # The line is out but the state does not know it: the next run would write it
@@ -389,15 +391,22 @@ class RunStateExtension:
                 self.problems.append("state_unwritable")
         self.stats.inc_value(STAT_NEW if revision == 1 else STAT_UPDATED)
 
-    def _watch_fsync(self, path: Path) -> None:
-        """fsync the output before each state commit (fsync is per file, any fd will do)."""
+    def _watch_fsync(self, path: Any) -> str:
+        """fsync the output before each state commit (fsync is per file, any fd will do).
+
+        Returns the file's final name (without .part), as the state records it; both are
+        worked out once per file, not per record.
+        """
         key = str(path)
+        name = self._output_names.get(key)
+        if name is None:
+            name = self._output_names[key] = Path(key).name.removesuffix(".part")
         if key in self._fsync_fds or self.store is None:
-            return
+            return name
         try:
-            fd = os.open(path, os.O_RDONLY)
+            fd = os.open(key, os.O_RDONLY)
         except OSError:
-            return
+            return name
         self._fsync_fds[key] = fd
 
         def hook() -> None:
@@ -405,6 +414,7 @@ class RunStateExtension:
                 os.fsync(fd)
 
         self.store.add_commit_hook(hook)
+        return name
 
     def commit(self) -> None:
         """Commit pending state rows (called before the writer publishes its file)."""
