@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from itemadapter import ItemAdapter
-from scrapy import Spider, signals
+from scrapy import Spider, logformatter, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from scrapy.http import Request, Response
@@ -128,6 +128,43 @@ class StatsCollector(MemoryStatsCollector):
     """
 
     __getattribute__ = object.__getattribute__
+
+
+def logs_debug(settings: Any) -> bool:
+    """True when LOG_LEVEL lets DEBUG messages through to Scrapy's log."""
+    probe = logging.Handler()
+    try:
+        probe.setLevel(settings.get("LOG_LEVEL") or logging.DEBUG)
+    except (TypeError, ValueError):
+        return True
+    return probe.level <= logging.DEBUG
+
+
+class LogFormatter(logformatter.LogFormatter):
+    """Scrapy's LOG_FORMATTER, minus two DEBUG messages per page nobody sees.
+
+    Scrapy leaves the root logger at NOTSET and filters by LOG_LEVEL in its handler, so
+    "Crawled (200)" and "Scraped from" are built as log records for every page and then
+    discarded. With LOG_LEVEL above DEBUG they are not made at all (returning None is
+    LogFormatter's documented way to skip a message); with DEBUG they are as before.
+    """
+
+    debug = True
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> LogFormatter:
+        """Decide once whether DEBUG is logged."""
+        fmt = cls()
+        fmt.debug = logs_debug(crawler.settings)
+        return fmt
+
+    def crawled(self, request: Request, response: Response, spider: Spider) -> Any:
+        """Scrapy's 'Crawled (200)' message, or None when DEBUG is not logged."""
+        return super().crawled(request, response, spider) if self.debug else None
+
+    def scraped(self, item: Any, response: Any, spider: Spider) -> Any:
+        """Scrapy's 'Scraped from' message, or None when DEBUG is not logged."""
+        return super().scraped(item, response, spider) if self.debug else None
 
 
 class RunStateExtension:

@@ -27,6 +27,7 @@ DW_SUMMARY_PATH = ""  # default: DW_OUTPUT_DIR/last-run.json
 DW_STATE_BATCH = 200  # state writes per SQLite transaction (fewer commits, fewer fsyncs)
 DW_STATE_COMMIT_INTERVAL = 5.0  # seconds at most between state commits (bounds what a kill loses)
 STATS_CLASS = "dwscraper.extensions.StatsCollector"  # Scrapy's, minus a per-call shim
+LOG_FORMATTER = "dwscraper.extensions.LogFormatter"  # Scrapy's; per-page DEBUG lines only at DEBUG
 COMMANDS_MODULE = "dwscraper.commands"  # `crawl` with the run lock and meaningful exit codes
 EXTENSIONS = {
     "dwscraper.extensions.RunStateExtension": 0,

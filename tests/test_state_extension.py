@@ -405,3 +405,28 @@ def test_project_stats_class_keeps_scrapys_stats_without_the_shim():
     stats.set_value("s", "x")
     assert stats.get_stats() == {"a": 4, "m": 3, "s": "x"}
     assert stats.get_value("missing", 7) == 7
+
+
+@pytest.mark.parametrize(
+    ("level", "logged"), [("INFO", False), ("WARNING", False), ("DEBUG", True)]
+)
+def test_log_formatter_builds_per_page_debug_lines_only_when_logged(level, logged):
+    import logging
+
+    from scrapy.exceptions import DropItem
+
+    from dwscraper.extensions import LogFormatter
+
+    crawler = get_crawler(Spider, {"LOG_LEVEL": level})
+    spider = Spider.from_crawler(crawler, name="dw")
+    fmt = LogFormatter.from_crawler(crawler)
+    request = Request("https://www.dw.com/en/x/a-1")
+    response = HtmlResponse(request.url, body=b"<html></html>", request=request)
+    assert (fmt.crawled(request, response, spider) is not None) is logged
+    assert (fmt.scraped({"id": "a-1"}, response, spider) is not None) is logged
+    dropped = fmt.dropped({"id": "a-1"}, DropItem("dropped x: y"), response, spider)
+    assert dropped["level"] == logging.WARNING  # everything else is Scrapy's own
+
+
+def test_project_log_formatter_is_ours():
+    assert get_project_settings()["LOG_FORMATTER"] == "dwscraper.extensions.LogFormatter"
