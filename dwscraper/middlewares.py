@@ -11,6 +11,8 @@
 - BackoffRetryMiddleware (downloader, 550): Scrapy's RetryMiddleware plus a wait before each
   retry: Retry-After when the server sends one (capped), exponential backoff otherwise;
   truncated 2xx bodies (flag "dataloss") are retried too, then parsed as far as they go.
+- MetaRefreshMiddleware (downloader, 580): Scrapy's, skipping its <meta> scan on pages
+  whose head cannot hold a refresh (the bytes never spell "refresh").
 - AccountingSpiderMiddleware (spider, 950): a page whose callback yields no item is counted
   (no_article), a callback that raises is counted (parse_error), a read feed is "source".
 
@@ -29,9 +31,10 @@ from typing import Any
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as ScrapyMetaRefresh
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Response, TextResponse
+from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
@@ -412,6 +415,43 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if delay:
             logger.debug("retry %d of %s in %.1fs", attempt, request.url, delay)
         return delay
+
+
+# --- meta refresh ----------------------------------------------------------------------------
+def may_refresh(response: TextResponse) -> bool:
+    """False when the first 4096 characters of a UTF-8 page cannot spell "refresh".
+
+    Each character is at most 4 bytes, so those characters lie in the first 16384 bytes,
+    and an ASCII letter is its own byte: a bytes test, without lowercasing 4096 decoded
+    characters (~40 us when any is non-ASCII). True (ask Scrapy) for other encodings.
+    """
+    try:
+        utf8 = codecs.lookup(response.encoding).name == "utf-8"
+    except LookupError:
+        return True
+    return not utf8 or b"refresh" in response.body[:16384].lower()
+
+
+class MetaRefreshMiddleware(ScrapyMetaRefresh):
+    """Scrapy's MetaRefreshMiddleware (same settings), asking first whether there can be one.
+
+    Scrapy looks for <meta http-equiv="refresh"> in a page's first 4096 characters by
+    working out the page's <base> URL and scanning every <meta> tag there, on every page.
+    w3lib only considers a tag whose attribute text contains "refresh" (any case), so a
+    page that never spells it there has none; any page that may goes through Scrapy's own
+    code unchanged.
+    """
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
+        """The response as is when it cannot hold a meta refresh, else Scrapy's verdict."""
+        if (
+            isinstance(response, HtmlResponse)
+            and not request.meta.get("dont_redirect", False)
+            and request.method != "HEAD"
+            and not may_refresh(response)
+        ):
+            return response
+        return super().process_response(request, response)
 
 
 # --- spider side -------------------------------------------------------------------------------

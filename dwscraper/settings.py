@@ -79,6 +79,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "dwscraper.middlewares.BackoffRetryMiddleware": 550,
     "dwscraper.warc_middleware.WarcCaptureMiddleware": 950,
+    # Scrapy's meta refresh redirects, with a cheap test first (same results, see the class).
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "dwscraper.middlewares.MetaRefreshMiddleware": 580,
 }
 SPIDER_MIDDLEWARES = {
     "dwscraper.middlewares.AccountingSpiderMiddleware": 950,

@@ -597,3 +597,62 @@ def test_choose_encoding_prefers_declared_legacy_charset_over_cp1252():
     assert choose_encoding(b"<p>ok</p>", "windows-1251") == "utf-8"
     cut = "<p>Grüße</p>".encode()[:-8]  # a multi-byte char cut at the end
     assert choose_encoding(cut[: cut.index(b"\xc3") + 1], None) == "utf-8"
+
+
+# --- meta refresh ----------------------------------------------------------------------------
+
+
+def _refresh_pages() -> list[bytes]:
+    pad = b"<p>" + b"x" * 5000 + b"</p>"
+    return [
+        HTML,
+        b'<html><head><META HTTP-EQUIV="Refresh" CONTENT="0; URL=/en/moved/a-2"></head></html>',
+        b"<html><head><meta http-equiv='refresh' content='5;url=https://www.dw.com/en/y/a-3'>",
+        b'<html><head><base href="/de/"><meta http-equiv="refresh" content="0;url=z/a-4">',
+        b'<html><head><meta name="description" content="refresh your memory"></head></html>',
+        b'<html><head><script><meta http-equiv="refresh" content="0;url=/a-5"></script>',
+        b'<html><head><meta http-equiv="&#82;efresh" content="0;url=/en/e/a-6"></head></html>',
+        b"<html><head>" + pad + b'<meta http-equiv="refresh" content="0;url=/a-7">',
+        '<title>Ünïcödé</title><meta http-equiv="REFRESH" content="0;url=/a-8">'.encode(),
+    ]
+
+
+_REFRESH_UTF16 = '<html><head><meta http-equiv="refresh" content="0;url=/a-9">'.encode("utf-16")
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype"),
+    [(b, "text/html; charset=utf-8") for b in _refresh_pages()]
+    + [(b, "text/html") for b in _refresh_pages()[:3]]
+    + [
+        (_REFRESH_UTF16, "text/html; charset=utf-16"),
+        (_refresh_pages()[1], "text/html; charset=cp1252"),
+    ],
+)
+def test_meta_refresh_precheck_decides_as_scrapy(body, ctype):
+    """Our MetaRefreshMiddleware gives Scrapy's answer on every page, refresh or not."""
+    from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as Scrapys
+
+    from dwscraper.middlewares import MetaRefreshMiddleware
+
+    crawler = make_crawler()
+    ours, theirs = MetaRefreshMiddleware.from_crawler(crawler), Scrapys.from_crawler(crawler)
+    out = []
+    for mw in (ours, theirs):
+        req = Request(f"{MIRROR}/en/x/a-1")
+        resp = HtmlResponse(req.url, body=body, request=req, headers={"Content-Type": ctype})
+        got = mw.process_response(req, resp)
+        out.append(got.url if isinstance(got, Request) else got is resp)
+    assert out[0] == out[1]
+
+
+def test_meta_refresh_still_redirects():
+    from dwscraper.middlewares import MetaRefreshMiddleware
+
+    mw = MetaRefreshMiddleware.from_crawler(make_crawler())
+    req = Request(f"{MIRROR}/en/x/a-1")
+    body = _refresh_pages()[1]
+    got = mw.process_response(req, HtmlResponse(req.url, body=body, request=req))
+    assert isinstance(got, Request) and got.url == f"{MIRROR}/en/moved/a-2"
+    plain = HtmlResponse(req.url, body=HTML, request=req)
+    assert mw.process_response(req, plain) is plain
