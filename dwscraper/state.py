@@ -142,6 +142,9 @@ class StateStore:
         self._pending = 0
         self._last_commit = time.monotonic()
         self._hooks: list[Callable[[], None]] = []
+        # The last get() (id, entry): the revision pipeline's plan() and the writer's
+        # mark_written() read the same id in a row. Any write forgets it.
+        self._last: tuple[str, Entry | None] | None = None
         conn = self._conn
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -168,6 +171,7 @@ class StateStore:
         self._hooks.append(hook)
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        self._last = None
         conn = self.conn
         if not conn.in_transaction:
             conn.execute("BEGIN IMMEDIATE")
@@ -198,6 +202,7 @@ class StateStore:
         finally:
             self._conn.close()
             self._conn = None
+            self._last = None
 
     def __enter__(self) -> StateStore:
         return self
@@ -208,12 +213,17 @@ class StateStore:
     # --- reads ----------------------------------------------------------------------------
     def get(self, cid: str) -> Entry | None:
         """The stored entry for a content id, None if never captured."""
+        last = self._last
+        if last is not None and last[0] == cid:
+            return last[1]
         row = self.conn.execute(
             "SELECT id, source_date, content_hash, revision, first_fetched, last_fetched,"
             " url, output_file FROM content WHERE id = ?",
             (cid,),
         ).fetchone()
-        return Entry(*row) if row else None
+        entry = Entry(*row) if row else None
+        self._last = (cid, entry)
+        return entry
 
     def __len__(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM content").fetchone()[0])

@@ -277,3 +277,18 @@ def test_acquire_is_reentrant_within_a_process(tmp_path):
     runlock.release(a)
     assert not a.held
     assert runlock.lock_path_for(tmp_path / "s.sqlite3") == tmp_path / "s.sqlite3.lock"
+
+
+def test_a_read_after_a_write_sees_the_write(tmp_path):
+    """get() remembers its last answer for the next call on the same id; writes forget it."""
+    with StateStore(tmp_path / "s.sqlite3") as store:
+        assert store.get("a-1") is None
+        store.mark_written("a-1", revision=1, content_hash="h1", fetched_at="2024-01-01T00:00:00Z")
+        assert store.get("a-1").revision == 1
+        assert store.plan("a-1", "h2") == ("updated", 2)
+        store.mark_written("a-1", revision=2, content_hash="h2", fetched_at="2024-01-02T00:00:00Z")
+        assert (store.get("a-1").revision, store.get("a-1").content_hash) == (2, "h2")
+        store.mark_unchanged("a-1", fetched_at="2024-01-03T00:00:00Z", source_date="2024-01-03")
+        assert store.get("a-1").last_fetched == "2024-01-03T00:00:00Z"
+    with pytest.raises(RuntimeError):
+        store.get("a-1")
