@@ -36,7 +36,11 @@ DW_HOSTS = frozenset(
     {"www.dw.com", "dw.com", "p.dw.com", "rss.dw.com", "static.dw.com", "amp.dw.com", "m.dw.com"}
 )
 
-_ID_RE = re.compile(r"/(a|av|audio|g|live|s|t|person|p)-(\d+)/?$")
+_ID_RE = re.compile(r"/(a|av|video|audio|g|live|s|t|person|p)-(\d+)/?$")
+# DW's newer video URLs say /video-<n> for what older ones (and their sitemaps) call /av-<n>,
+# with the same number (yt-dlp's DW extractor follows both). One content, one id: "av-<n>",
+# so a video linked both ways is fetched and written once.
+ID_ALIASES: dict[str, str] = {"video": "av"}
 _ANY_ID_RE = re.compile(r"/([a-z]+)-(\d+)/?$")
 
 
@@ -47,9 +51,10 @@ def _path(url: str) -> str:
 def content_id(url: str) -> str | None:
     """'a-68117411' for any DW content URL (any slug, query or host), None otherwise."""
     m = _ID_RE.search(_path(url))
-    if not m or m.group(1) not in PAGE_TYPES:
+    if not m:
         return None
-    return f"{m.group(1)}-{m.group(2)}"
+    kind = ID_ALIASES.get(m.group(1), m.group(1))
+    return f"{kind}-{m.group(2)}" if kind in PAGE_TYPES else None
 
 
 def page_type(url_or_id: str) -> str | None:
@@ -57,7 +62,8 @@ def page_type(url_or_id: str) -> str | None:
     cid = url_or_id if _ANY_ID_RE.fullmatch("/" + url_or_id) else content_id(url_or_id)
     if not cid:
         return None
-    return PAGE_TYPES.get(cid.split("-", 1)[0])
+    kind = cid.split("-", 1)[0]
+    return PAGE_TYPES.get(ID_ALIASES.get(kind, kind))
 
 
 def is_content_url(url: str) -> bool:
