@@ -379,3 +379,35 @@ def test_guard_leaves_real_pages_alone():
     for path in sorted((ROOT / "tests" / "fixtures" / "pages").glob("*.html")):
         data = path.read_bytes().replace(b"</body>", long_svg.encode() + b"</body>")
         assert guard(data)[0] is data, path.name  # no copy, no rewrite
+
+
+LIVEBLOG = Path(__file__).parent / "fixtures" / "pages" / "new_en_liveblog.html"
+LIVEBLOG_URL = "https://www.dw.com/en/storm-live/live-71543210"
+
+
+def test_liveblog_post_times_are_stable_and_posts_as_articles_are_all_read():
+    html = LIVEBLOG.read_text(encoding="utf-8")
+    base = parse_article(html, LIVEBLOG_URL)
+    # Posts marked up as <article> inside the page's article, relative times shown, one
+    # post without a datetime attribute: every post is still read, the header fields too.
+    posts = [
+        line.replace("<section", "<article").replace("</section>", "</article>")
+        if 'class="sc-post"' in line
+        else line
+        for line in html.splitlines()
+    ]
+    variant = (
+        "\n".join(posts)
+        .replace(">11:45</time>", ">54 minutes ago</time>")
+        .replace('<time datetime="2025-02-07T06:00:00.000Z">06:00</time>', "<time>2 h ago</time>")
+    )
+    assert variant.count("<article") == 4 and variant.count("</article>") == 4
+    rec = parse_article(variant, LIVEBLOG_URL)
+    assert "minutes ago" not in rec["text"] and "h ago" not in rec["text"]
+    assert rec["text"].startswith("2025-02-07T11:45:00Z\n\nRail service to resume")
+    assert "Schools closed in three states\n\nChildren in Hamburg" in rec["text"]
+    for field in ("title", "teaser", "short_url", "topics", "published", "authors"):
+        assert rec[field] == base[field], field
+    # Re-crawling a minute later (the relative times moved) is not a new revision.
+    later = variant.replace(">54 minutes ago</time>", ">55 minutes ago</time>")
+    assert parse_article(later, LIVEBLOG_URL)["content_hash"] == rec["content_hash"]

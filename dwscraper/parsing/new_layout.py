@@ -14,6 +14,7 @@ from urllib.parse import unquote
 
 import lxml.etree as etree
 
+from dwscraper.normalize import to_rfc3339
 from dwscraper.parsing.document import Element
 from dwscraper.parsing.signature import Signature, split_signature
 from dwscraper.parsing.text import (
@@ -53,8 +54,15 @@ class NewPage:
 def find_article(articles: list, rich_texts: list) -> Element | None:
     """The <article> holding the body (or the first with an h1): new layout recognized."""
     for rich in rich_texts:
+        # The nearest <article> around the body, unless it lacks the page's h1 and an outer
+        # one has it (live-blog posts marked up as articles inside the page's article).
+        nearest = None
         for anc in rich.iterancestors("article"):
-            return anc
+            if next(anc.iter("h1"), None) is not None:
+                return anc
+            nearest = nearest if nearest is not None else anc
+        if nearest is not None:
+            return nearest
     for art in articles:
         if next(art.iter("h1"), None) is not None and next(art.iter("header"), None) is not None:
             return art
@@ -108,6 +116,22 @@ def gallery_captions(article: Element, skip: list, galleries: list) -> list[str]
     return out
 
 
+def _entry_time(t: Element) -> str | None:
+    """A post's time as RFC 3339 UTC from its datetime attribute; else the visible text only
+    when it has no letters ("11:45", "07.02.2025"): "54 minutes ago" would change the
+    text, and so the content hash, on every crawl."""
+    stamp = t.get("datetime")
+    if stamp:
+        try:
+            return to_rfc3339(stamp)
+        except Exception:
+            pass
+    shown = element_text(t)
+    if shown and not any(ch.isalpha() for ch in shown):
+        return shown
+    return None
+
+
 def liveblog_entries(article: Element, riches: list) -> list[str]:
     """Live-blog text: per entry its time as shown, its heading, then its paragraphs."""
     out: list[str] = []
@@ -121,7 +145,7 @@ def liveblog_entries(article: Element, riches: list) -> list[str]:
                 break
         if entry is not None:
             t = next(entry.iter("time"), None)
-            when = element_text(t) if t is not None else None
+            when = _entry_time(t) if t is not None else None
             if when:
                 out.append(when)
             for h in entry.iter("h2", "h3"):
