@@ -226,6 +226,9 @@ def test_title_suffix(title, expected):
         ("kle (AFP, Reuters)", ["kle"], ["AFP", "Reuters"]),
         ("Edited by: Wesley Dockery", ["Wesley Dockery"], []),
         ("س.ح/ع.م (د ب أ، رويترز)", ["س.ح", "ع.م"], ["د ب أ", "رويترز"]),
+        ("EL/ers (EFE, AFP)", ["EL", "ers"], ["EFE", "AFP"]),
+        ("DZ/RR (dpa, rtr)", ["DZ", "RR"], ["dpa", "rtr"]),
+        ("（法新社、路透社）", [], ["法新社", "路透社"]),
     ],
 )
 def test_signature_lines(line, editors, agencies):
@@ -244,6 +247,8 @@ def test_signature_lines(line, editors, agencies):
         "Berlin (AFP) - The talks",
         "mehr (siehe oben)",
         "ok",
+        "USA (dpa)",
+        "Ja/Nein (Umfrage)",
     ],
 )
 def test_prose_is_not_a_signature(line):
@@ -411,3 +416,50 @@ def test_liveblog_post_times_are_stable_and_posts_as_articles_are_all_read():
     # Re-crawling a minute later (the relative times moved) is not a new revision.
     later = variant.replace(">54 minutes ago</time>", ">55 minutes ago</time>")
     assert parse_article(later, LIVEBLOG_URL)["content_hash"] == rec["content_hash"]
+
+
+def test_double_br_inside_a_paragraph_splits_it():
+    page = (Path(__file__).parent / "fixtures" / "pages" / "old_de_article.html").read_text(
+        encoding="utf-8"
+    )
+    url = "https://www.dw.com/de/x/a-59811111"
+    base = parse_article(page, url)
+    last = "zum Festland.</p>\n<p>ab/sti (dpa, rtr)</p>"
+    assert last in page
+    # The agency line joined to the last paragraph with <br><br>, as some editors wrote it.
+    joined = parse_article(page.replace(last, "zum Festland.<br/> <br/>ab/sti (dpa, rtr)</p>"), url)
+    assert joined["text"] == base["text"]
+    assert (joined["editors"], joined["agencies"]) == (base["editors"], base["agencies"])
+    assert base["agencies"]
+    # A single <br> between words is a line break inside the paragraph, not a split.
+    single = parse_article(page.replace(last, "zum Festland.<br/>ab/sti (dpa, rtr)</p>"), url)
+    assert single["text"].endswith("zum Festland. ab/sti (dpa, rtr)")
+
+
+def test_preferred_source_call_to_action_is_not_text():
+    promo = (
+        '<p>Add DW as a <a href="https://www.google.com/preferences/source?q=dw.com">'
+        "preferred source on Google</a></p>"
+    )
+    rec = parse_article(new_page(f"<p>Prose stays.</p>{promo}<p>More prose.</p>"), URL)
+    assert rec["text"] == "Prose stays.\n\nMore prose."
+
+
+def test_widget_wrapper_is_not_text():
+    widget = '<div class="dw-widget"><h3>Poll</h3><p>External content: consent needed</p></div>'
+    rec = parse_article(new_page(f"<p>Prose stays.</p>{widget}<p>More prose.</p>"), URL)
+    assert rec["text"] == "Prose stays.\n\nMore prose."
+
+
+def test_author_names_drop_bracketed_sources():
+    from dwscraper.parsing.old_layout import split_names
+
+    assert split_names("Jeanette Seiffert (mit dpa, afp)") == ["Jeanette Seiffert"]
+    assert split_names("Anna Muster und Ben Beispiel") == ["Anna Muster", "Ben Beispiel"]
+
+
+def test_description_teaser_drops_a_leading_skip_link():
+    from dwscraper.parsing.article import _description
+
+    assert _description("Skip next section More than $8 billion") == "More than $8 billion"
+    assert _description("Skipping school is up") == "Skipping school is up"

@@ -129,6 +129,15 @@ def _date(raw: str | None) -> str | None:
         return None
 
 
+_SKIP_LINK_PREFIX_RE = re.compile(r"^\s*skip\s+next\s+section\s+", re.I)
+
+
+def _description(value: str | None) -> str | None:
+    """A page description as a teaser: some start with the skip link's text when a tool
+    wrote the first visible text into it ("Skip next section More than ...")."""
+    return _SKIP_LINK_PREFIX_RE.sub("", value) if value else value
+
+
 def _people(names: list[str]) -> list[str]:
     return [n for n in dict.fromkeys(clean_line(x) for x in names) if n and is_person_name(n)]
 
@@ -212,7 +221,7 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
         fill_from_apollo(meta, doc, numeric)
         short = meta.short_url
         title = meta.title or meta.title_from_meta
-        teaser = meta.teaser or meta.description
+        teaser = meta.teaser or _description(meta.description)
         text = fallback.extract(doc, rec["url"], drop=(title,))
         if text:
             extractor = "fallback"
@@ -227,7 +236,7 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
         rec["title"] = strip_title_suffix(clean_line(raw_text(t))) if t is not None else None
     if not teaser and extractor == "dw-new":
         # DW's APOLLO teaser, else its og:description / JSON-LD description (the same text).
-        teaser = meta.teaser or meta.description
+        teaser = meta.teaser or _description(meta.description)
     teaser = clean_line(teaser)
     blocks = _dedupe_teaser([b for b in blocks if b], teaser, rec["title"])
     # Blocks are clean lines already: joining them is normalize.clean_text's result.

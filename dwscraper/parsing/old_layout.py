@@ -54,6 +54,7 @@ def _links(li: Element) -> list[Element]:
 _DATE_RE = re.compile(r"\b(\d{1,2})[./-](\d{1,2})[./-](\d{4})\b")
 _PERMALINK_RE = re.compile(r"https?://p\.dw\.com/p/[A-Za-z0-9_-]+")
 _CREDIT_RE = re.compile(r"^(?P<caption>.*?)\s*\((?P<credit>[^()]{2,120})\)\s*$", re.S)
+_BRACKETS_RE = re.compile(r"\s*[(（\[][^()（）\[\]]*[)）\]]")
 _NAME_SPLIT_RE = re.compile(r"\s*(?:,|;|\||/|&|\s(?:und|and|et|y|e|и|i|ve|dan|na)\s)\s*")
 
 # Author labels of the smallList (and of "Author: X" lines in the body), every edition seen
@@ -118,6 +119,8 @@ def split_names(value: str) -> list[str]:
     """'A, B und C' -> ['A', 'B', 'C'] (people only)."""
     from dwscraper.parsing.metadata import is_person_name
 
+    # "Jeanette Seiffert (mit dpa, afp)": the bracket names sources, not more authors.
+    value = _BRACKETS_RE.sub(" ", value)
     names = [clean_line(n) for n in _NAME_SPLIT_RE.split(value)]
     return [n for n in dict.fromkeys(names) if n and is_person_name(n)]
 

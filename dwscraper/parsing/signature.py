@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 _INITIALS = r"(?P<ini>[\w.]{1,8}(?:\s*/\s*[\w.]{0,8}){0,4})"
 # One editor's initials: letters (and dots, "s.h"), lowercase when written in Latin script.
 _INITIAL_RE = re.compile(r"^[^\W\d_](?:[^\W\d_]|\.){0,7}$")
-_AGENCIES = r"\((?P<ag>[^()\n]{1,120})\)"
+_AGENCIES = r"[(（](?P<ag>[^()（）\n]{1,120})[)）]"  # ASCII or full-width (CJK) brackets
 _SIGNATURE_RE = re.compile(rf"^(?:{_INITIALS}\s*)?(?:{_AGENCIES})?\s*\.?$")
 _AGENCY_TOKEN_RE = re.compile(r"^[\w.&\- ]{1,30}$")
 _SPLIT_RE = re.compile(r"\s*[,;،、/]\s*|\s+(?:and|und|et|y|e|и)\s+")
@@ -61,13 +61,15 @@ def parse_signature(line: str | None) -> Signature | None:
         initials = m.group("ini") or ""
         agencies_raw = m.group("ag") or ""
         editors = [t for t in re.split(r"\s*/\s*", initials) if t]
-        # Initials are short letter groups, lowercase in Latin script; "2022/2023" and
-        # "Ja/Nein" are not initials.
+        agencies = _tokens(agencies_raw) if agencies_raw else []
+        known = any(a.lower() in _KNOWN_AGENCIES for a in agencies)
+        upper_ok = known and "/" in initials
+        # Initials are short letter groups, lowercase in Latin script unless known agencies
+        # follow ("EL/ers (EFE, AFP)"); "2022/2023" and "Ja/Nein" are not initials.
         if editors and not all(
-            _INITIAL_RE.match(e) and (e.islower() or not e.isascii()) for e in editors
+            _INITIAL_RE.match(e) and (e.islower() or not e.isascii() or upper_ok) for e in editors
         ):
             return None
-        agencies = _tokens(agencies_raw) if agencies_raw else []
         if agencies_raw and not all(_AGENCY_TOKEN_RE.match(a) for a in agencies):
             return None
         if agencies and any(len(a.split()) > 3 for a in agencies):
@@ -75,11 +77,7 @@ def parse_signature(line: str | None) -> Signature | None:
         if not editors and not agencies:
             return None
         # A lone lowercase word is a signature only when known agencies follow ("ab (dpa)").
-        if (
-            "/" not in initials
-            and editors
-            and not any(a.lower() in _KNOWN_AGENCIES for a in agencies)
-        ):
+        if "/" not in initials and editors and not known:
             return None
         return Signature(editors=editors, agencies=agencies)
     m = _EDITED_BY_RE.match(line)

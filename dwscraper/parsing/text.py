@@ -34,7 +34,8 @@ _MAX_DEPTH = 12  # wrappers inside a body; deeper nesting is not DW prose
 # Containers inside a body that hold embeds, never the article's own prose.
 _EMBED_CLASS_RE = re.compile(
     r"picbox|gallery|slideshow|video|audio|player|advert|embed|teaser|linklist|placeholder|"
-    r"mediaitem|standalonewrap|infobox|social|share|related|newsletter|taboola|gpt-slot",
+    r"mediaitem|standalonewrap|infobox|social|share|related|newsletter|taboola|gpt-slot|"
+    r"widget",
     re.I,
 )
 _WORD_RE = re.compile(r"\w+", re.U)
@@ -192,14 +193,21 @@ def is_read_more(el: Element, text: str, links: list[Element] | None = None) -> 
     )
 
 
+_PREFERRED_SOURCE = "google.com/preferences/source"
+_PROMO_MAX = 200
+
+
 def is_promo(el: Element, text: str, links: list[Element] | None = None) -> bool:
-    """A paragraph that is one promotional link (newsletter sign-up, 'icon' teaser link)."""
+    """A paragraph that is one promotional link (newsletter sign-up, 'icon' teaser link,
+    Google preferred-source call to action)."""
     if links is None:
         links = _LINKS(el)
     if len(links) != 1:
         return False
     a = links[0]
     href = (a.get("href") or "").lower()
+    if _PREFERRED_SOURCE in href and len(text) <= _PROMO_MAX:
+        return True  # "Add DW as a preferred source on Google", link on all or part of it
     if not (has_class(a, "icon") or "newsletter" in href):
         return False
     return clean_line(raw_text(a)) == text
@@ -215,6 +223,9 @@ def block_lines(el: Element) -> list[str]:
         return [line for line in lines if line]
     if tag == "blockquote" and not (raw_text(el) or "").strip():
         return []
+    if tag == "p" and _has_double_br(el):
+        # Two paragraphs (often the agency line) joined with <br><br> inside one <p>.
+        return [line for line in container_blocks(el) if not _is_read_more_line(line)]
     text = element_text(el)
     if not text:
         return []
@@ -223,6 +234,23 @@ def block_lines(el: Element) -> list[str]:
     if is_clutter_line(text):
         return []
     return [text]
+
+
+def _has_double_br(el: Element) -> bool:
+    """Two <br> children with nothing but whitespace between them."""
+    previous_br = False
+    for child in el.iterchildren():
+        if child.tag == "br":
+            if previous_br:
+                return True
+            previous_br = not (child.tail or "").strip()
+        else:
+            previous_br = False
+    return False
+
+
+def _is_read_more_line(line: str) -> bool:
+    return len(line) <= _READ_MORE_MAX and _READ_MORE_RE.match(line) is not None
 
 
 def _is_embed_container(el: Element) -> bool:
@@ -260,7 +288,8 @@ def container_blocks(container: Element, depth: int = 0) -> list[str]:
                 flush()
             else:
                 run.append(" ")
-            previous_br = True
+            # Only a <br> followed by nothing but whitespace can pair with the next one.
+            previous_br = not (child.tail or "").strip()
             run.append(child.tail or "")
             continue
         previous_br = False
