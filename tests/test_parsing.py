@@ -463,3 +463,32 @@ def test_description_teaser_drops_a_leading_skip_link():
 
     assert _description("Skip next section More than $8 billion") == "More than $8 billion"
     assert _description("Skipping school is up") == "Skipping school is up"
+
+
+def test_app_state_fills_what_the_markup_lacks():
+    # Newer DW pages keep their graph-api content object in window.__APP_STATE__ (the key
+    # yt-dlp's DW extractor reads); with no JSON-LD, dates and the short link come from it.
+    state = {
+        "/graph-api/en/content/article/70000099": {
+            "data": {
+                "content": {
+                    "title": "A headline",
+                    "teaser": "The state teaser.",
+                    "contentDate": "2026-03-02T08:15:00.000Z",
+                    "lastModifiedDate": "2026-03-02T09:00:00.000Z",
+                    "permaLinkUrl": "https://p.dw.com/p/4xYzA",
+                    "namedUrl": "/en/a-headline/a-70000099",
+                }
+            }
+        },
+        "/graph-api/en/content/article/123": {"data": {"content": {"title": "Other page"}}},
+    }
+    script = "<script>window.__APP_STATE__=" + json.dumps(state).replace("/", "\\/") + "</script>"
+    rec = parse_article(new_page(head=script), URL)
+    assert rec["published"] == "2026-03-02T08:15:00Z"
+    assert rec["modified"] == "2026-03-02T09:00:00Z"
+    assert rec["short_url"] == "https://p.dw.com/p/4xYzA"
+    assert rec["teaser"] == "The teaser."  # the page's own header teaser still wins
+    assert rec["title"] == "A headline"
+    plain = parse_article(new_page(), URL)
+    assert plain["published"] is None and plain["short_url"] is None

@@ -70,6 +70,7 @@ class Doc:
     html_dir: str | None = None
     ld_json: list[str] = field(default_factory=list)
     apollo: str | None = None
+    app_state: str | None = None  # window.__APP_STATE__ (DW's graph-api cache, newer pages)
     metas: dict[str, list[str]] = field(default_factory=dict)
     canonical: str | None = None
     articles: list[Element] = field(default_factory=list)
@@ -224,6 +225,8 @@ def parse(data: str | bytes) -> Doc:
                 doc.ld_json.append(body)
             elif doc.apollo is None and "__APOLLO_STATE__" in body[:200]:
                 doc.apollo = body
+            elif doc.app_state is None and "__APP_STATE__" in body[:200]:
+                doc.app_state = body
         elif tag == "link":
             if doc.canonical is None and node.get("href") and _is_canonical(node):
                 doc.canonical = node.get("href").strip()

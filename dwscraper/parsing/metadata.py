@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urljoin
 
 from dwscraper.parsing.document import Doc
 
@@ -271,15 +272,29 @@ def fill_from_apollo(meta: Meta, doc: Doc, numeric_id: str | None) -> None:
     meta.apollo_loaded = True
     found = _apollo_objects(doc, numeric_id)
     if found is None:
-        return
+        # Newer pages carry the same content object in window.__APP_STATE__ instead.
+        app = _app_state_content(doc, numeric_id)
+        if app is None:
+            return
+        found = app, {}
     content, state = found
     meta.content_type = meta.content_type or as_str(content.get("__typename"))
     meta.title = meta.title or as_str(content.get("title")) or as_str(content.get("name"))
     meta.teaser = meta.teaser or as_str(content.get("teaser"))
-    meta.published = meta.published or as_str(content.get("firstPublicationDate"))
+    meta.published = (
+        meta.published
+        or as_str(content.get("firstPublicationDate"))
+        or as_str(content.get("contentDate"))
+    )
     meta.modified = meta.modified or as_str(content.get("lastModifiedDate"))
     meta.short_url = meta.short_url or as_str(content.get("permaLinkUrl"))
-    meta.canonical = meta.canonical or as_str(content.get("canonicalUrl"))
+    named = as_str(content.get("namedUrl"))
+    meta.canonical = (
+        meta.canonical
+        or as_str(content.get("canonicalUrl"))
+        or (urljoin("https://www.dw.com/", named) if named else None)
+    )
+    meta.image_url = meta.image_url or as_str(content.get("posterImageUrl"))
     text = content.get("text")
     meta.apollo_text = text if isinstance(text, str) else None
     lang = as_str(content.get("language"))
@@ -309,6 +324,25 @@ def fill_from_apollo(meta: Meta, doc: Doc, numeric_id: str | None) -> None:
     if isinstance(sharing, dict):
         meta.image_url = meta.image_url or as_str(sharing.get("url"))
         meta.image_alt = meta.image_alt or as_str(sharing.get("alt"))
+
+
+# The key of a page's content in __APP_STATE__: "/graph-api/<lang>/content/<kind>/<id>"
+# (JSON may escape the slashes); its value is {"data": {"content": {...}}}.
+_APP_KEY = r'"\\?/graph-api\\?/[^"/\\]+\\?/content\\?/[a-z-]+\\?/{id}"\s*:\s*\{{'
+
+
+def _app_state_content(doc: Doc, numeric_id: str | None) -> dict[str, Any] | None:
+    """This page's content object from window.__APP_STATE__, decoding only that entry."""
+    raw = doc.app_state
+    if not raw or not numeric_id:
+        return None
+    m = re.search(_APP_KEY.format(id=re.escape(numeric_id)), raw)
+    if not m:
+        return None
+    entry = _decode_at(raw, m.end() - 1)
+    data = entry.get("data") if isinstance(entry, dict) else None
+    content = data.get("content") if isinstance(data, dict) else None
+    return content if isinstance(content, dict) else None
 
 
 def _apollo_objects(
