@@ -492,3 +492,19 @@ def test_app_state_fills_what_the_markup_lacks():
     assert rec["title"] == "A headline"
     plain = parse_article(new_page(), URL)
     assert plain["published"] is None and plain["short_url"] is None
+
+
+def test_tables_in_the_body_are_text_rows():
+    table = (
+        "<table><caption>Results</caption><thead><tr><th>Party</th><th>Share</th></tr></thead>"
+        "<tbody><tr><td>Greens</td><td>14.8%</td></tr><tr><td> </td><td></td></tr>"
+        "<tr><td>Left</td><td>8.1 %</td></tr></tbody></table>"
+    )
+    rec = parse_article(new_page(f"<p>Before.</p>{table}<p>After.</p>"), URL)
+    assert rec["text"] == (
+        "Before.\n\nResults\n\nParty | Share\n\nGreens | 14.8%\n\nLeft | 8.1 %\n\nAfter."
+    )
+    # A layout table around paragraphs is read as prose, not as rows.
+    layout = "<table><tr><td><p>First para.</p><p>Second para.</p></td></tr></table>"
+    rec = parse_article(new_page(f"<p>Before.</p>{layout}"), URL)
+    assert rec["text"] == "Before.\n\nFirst para.\n\nSecond para."

@@ -304,11 +304,49 @@ def container_blocks(container: Element, depth: int = 0) -> list[str]:
         elif tag in _WRAPPERS and depth < _MAX_DEPTH and not _is_embed_container(child):
             flush()
             out.extend(container_blocks(child, depth + 1))
+        elif tag == "table" and depth < _MAX_DEPTH and not _is_embed_container(child):
+            flush()
+            out.extend(table_lines(child, depth + 1))
         else:
             flush()
         run.append(child.tail or "")
     flush()
     return out
+
+
+_CELL_SEPARATOR = " | "
+_BLOCK_IN_CELL = ("p", "div", "ul", "ol", "h2", "h3", "blockquote", "table")
+
+
+def table_lines(table: Element, depth: int = 0) -> list[str]:
+    """A data table in the body: its caption, then one line per row, cells joined by " | "
+    (the form trafilatura's fallback gives tables too). A table whose cells hold paragraphs
+    is page layout around prose: its cells are read as containers instead."""
+    rows = [tr for tr in table.iter("tr") if _own_table(tr, table)]
+    if any(
+        next(cell.iterchildren(*_BLOCK_IN_CELL), None) is not None
+        for tr in rows
+        for cell in tr.iterchildren("td", "th")
+    ):
+        out: list[str] = []
+        for tr in rows:
+            for cell in tr.iterchildren("td", "th"):
+                out.extend(container_blocks(cell, depth + 1))
+        return out
+    lines = []
+    caption = next(table.iterchildren("caption"), None)
+    if caption is not None:
+        lines.append(element_text(caption))
+    for tr in rows:
+        cells = [element_text(c) or "" for c in tr.iterchildren("td", "th")]
+        if any(cells):
+            lines.append(_CELL_SEPARATOR.join(cells).strip())
+    return [line for line in lines if line and not is_clutter_line(line)]
+
+
+def _own_table(tr: Element, table: Element) -> bool:
+    """A row of this table, not of one nested in its cells."""
+    return next(tr.iterancestors("table"), None) is table
 
 
 def _is_embed_block(el: Element) -> bool:
