@@ -42,6 +42,12 @@ from dwscraper.warc import DEFAULT_MAX_BYTES, Prepared, RotatingWarcWriter, Writ
 
 logger = logging.getLogger(__name__)
 
+
+def _fields(item: Any) -> Any:
+    """The item's fields as a mapping: a dict item itself, else its ItemAdapter (~2 us)."""
+    return item if type(item) is dict else ItemAdapter(item)
+
+
 STAT = "dwscraper/warc"
 META_FILE = "warc_file"
 META_ID = "warc_record_id"
@@ -320,7 +326,7 @@ class WarcItemMiddleware(BaseSpiderMiddleware):
         record_id = response.meta.get(META_ID)
         if not record_id:
             return item
-        adapter = ItemAdapter(item)
+        adapter = _fields(item)
         warc_file = response.meta.get(META_FILE)
         adapter["warc_file"] = warc_file
         adapter["warc_record_id"] = record_id
@@ -345,7 +351,7 @@ class WarcItemMiddleware(BaseSpiderMiddleware):
         if response is None or not is_item(item):
             return
         record_id = response.meta.get(META_ID)
-        if not record_id or ItemAdapter(item).get("warc_record_id") != record_id:
+        if not record_id or _fields(item).get("warc_record_id") != record_id:
             return  # not a record this middleware tagged
         waiting = self._pending.get(record_id)
         if waiting:
@@ -362,7 +368,7 @@ class WarcItemMiddleware(BaseSpiderMiddleware):
     def item_scraped(self, item: Any, response: Response | None = None, **kw: Any) -> None:
         """The record reached the output: note it, with its revision."""
         self._outcome(
-            item, response, {"outcome": "written", "revision": ItemAdapter(item).get("revision")}
+            item, response, {"outcome": "written", "revision": _fields(item).get("revision")}
         )
 
     def item_dropped(

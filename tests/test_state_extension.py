@@ -426,6 +426,8 @@ def test_log_formatter_builds_per_page_debug_lines_only_when_logged(level, logge
     assert (fmt.scraped({"id": "a-1"}, response, spider) is not None) is logged
     dropped = fmt.dropped({"id": "a-1"}, DropItem("dropped x: y"), response, spider)
     assert dropped["level"] == logging.WARNING  # everything else is Scrapy's own
+    unchanged = DropItem("unchanged: x", log_level="DEBUG")
+    assert (fmt.dropped({"id": "a-1"}, unchanged, response, spider) is not None) is logged
 
 
 def test_project_log_formatter_is_ours():
