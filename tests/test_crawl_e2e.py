@@ -39,6 +39,14 @@ def test_one_record_per_article_in_one_finished_file(latest):
     assert sorted(ids) == sorted(LATEST_EN_DE)  # no robots page, no archive-only page, no ar
 
 
+def test_component_settings_log_no_warning(latest):
+    """Scrapy components we switched off or replaced (settings.py) must not make every cron
+    run log a warning (e.g. redirects without a RefererMiddleware)."""
+    _, result = latest
+    noisy = [ln for ln in result.log.splitlines() if " WARNING: " in ln and "scrapy." in ln]
+    assert noisy == []
+
+
 def test_records_are_canonical_valid_and_ordered(latest):
     site, result = latest
     for r in result.records:
