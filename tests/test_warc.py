@@ -106,6 +106,21 @@ def test_exchange_round_trip_keeps_headers_and_urls(tmp_path):
         assert req.http_headers.get_header("User-Agent") == "dwscraper-test"
 
 
+def test_an_already_compressed_body_is_stored_not_deflated_again(tmp_path):
+    """Content-Encoding bodies go into their gzip member as they are (level 0); others are
+    deflated. The body below is compressible, so the file size tells which happened."""
+    body = b"a" * 20000
+    w = RotatingWarcWriter(tmp_path / "enc", START)
+    write_page(w, 1, body=body, headers=[("Content-Encoding", "gzip")])
+    w.close()
+    plain = RotatingWarcWriter(tmp_path / "plain", START)
+    write_page(plain, 1, body=body, headers=[("Content-Type", "text/html")])
+    plain.close()
+    assert w.files[0].stat().st_size > len(body) > 10 * plain.files[0].stat().st_size
+    resp = next(r for r in records(w.files[0]) if r[0] == "response")
+    assert resp[2] == body and resp[1]["WARC-Payload-Digest"].startswith("sha1:")
+
+
 @pytest.mark.parametrize(
     ("coding", "encode"),
     [
