@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from w3lib.url import canonicalize_url
-
 CANONICAL_BASE = "https://www.dw.com"
 CANONICAL_RSS = "https://rss.dw.com"
 
@@ -90,6 +88,8 @@ def canonical_url(url: str) -> str:
 
 def normalized(url: str) -> str:
     """w3lib canonical form (sorted query, normalized escapes): dedupe key of other URLs."""
+    from w3lib.url import canonicalize_url  # ~0.1 s to import; the parser never needs it
+
     return canonicalize_url(url)
 
 

@@ -508,3 +508,18 @@ def test_tables_in_the_body_are_text_rows():
     layout = "<table><tr><td><p>First para.</p><p>Second para.</p></td></tr></table>"
     rec = parse_article(new_page(f"<p>Before.</p>{layout}"), URL)
     assert rec["text"] == "Before.\n\nFirst para.\n\nSecond para."
+
+
+def test_dw_layouts_do_not_load_trafilatura():
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from dwscraper.parsing import parse_article\n"
+        "page = Path('tests/fixtures/pages/new_en_article.html').read_text(encoding='utf-8')\n"
+        "rec = parse_article(page, 'https://www.dw.com/en/x/a-1')\n"
+        "print(rec['extractor'], 'trafilatura' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["dw-new", "False"]

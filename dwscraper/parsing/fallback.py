@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 
 import lxml.etree as etree
-import trafilatura
 
 from dwscraper.parsing.document import Doc, Element
 from dwscraper.parsing.text import clean_fallback_text, raw_text, word_count
@@ -40,6 +39,10 @@ def extract(doc: Doc, url: str | None, drop: tuple[str | None, ...] = ()) -> str
     html = (
         "<html><body>" + etree.tostring(tree, encoding="unicode", method="html") + "</body></html>"
     )
+    # Imported on first use: DW's own layouts never need it, and loading trafilatura (with
+    # courlan, urllib3 and friends) costs ~0.2 s at the start of every run that parses pages.
+    import trafilatura
+
     try:
         result = trafilatura.bare_extraction(
             html, url=url, with_metadata=False, include_comments=False, include_tables=True
