@@ -40,6 +40,14 @@ content="text/html; charset=utf-8"></head><body><div id="bodyContent"><div class
 <div class="group"><ul class="smallList">{small_list}</ul></div></div></div></body></html>"""
 
 
+def _fresh_python(code: str) -> str:
+    """What `code` prints in a new interpreter (module loading seen from scratch)."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return out.stdout
+
+
 def test_parsing_package_does_not_import_scrapy():
     code = (
         "import sys\n"
@@ -50,10 +58,7 @@ def test_parsing_package_does_not_import_scrapy():
         "bad = sorted(m for m in sys.modules if m == 'scrapy' or m.startswith('scrapy.'))\n"
         "print(bad)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == "[]"
+    assert _fresh_python(code).strip() == "[]"
 
 
 def test_record_has_every_field_in_order():
@@ -519,7 +524,4 @@ def test_dw_layouts_do_not_load_trafilatura():
         "rec = parse_article(page, 'https://www.dw.com/en/x/a-1')\n"
         "print(rec['extractor'], 'trafilatura' in sys.modules)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.split() == ["dw-new", "False"]
+    assert _fresh_python(code).split() == ["dw-new", "False"]
