@@ -195,9 +195,7 @@ def read(body: Element | None, long_texts: list) -> OldPage:
         col3 = _col3(body)
     if col3 is None and long_texts:
         col3 = long_texts[0].getparent()
-        while (
-            col3 is not None and col3.tag != "body" and next(col3.iterchildren("h1"), None) is None
-        ):
+        while col3 is not None and col3.tag != "body" and not _has_child(col3, "h1"):
             col3 = col3.getparent()
     if col3 is not None:
         kicker = _child_with_class(col3, "h4", "artikel")
