@@ -31,7 +31,7 @@ from typing import IO, Any
 from dwscraper import record as rec_mod
 from dwscraper import urls
 from dwscraper.normalize import to_rfc3339
-from dwscraper.pages import record_from_page
+from dwscraper.pages import parser_input, record_from_page
 from dwscraper.pipelines import json_line, missing_required, normalize_record, schema_errors
 from dwscraper.warc import (
     ArchivedResponse,
@@ -58,9 +58,10 @@ def run_of(path: Path) -> str:
     return _SEQ_RE.sub("", path.name)
 
 
-def page_text(page: ArchivedResponse) -> Callable[[], str] | None:
-    """The page's text as the spider saw it, lazily: Scrapy's TextResponse rules, then the
-    crawl's charset correction (dwscraper.middlewares.real_encoding).
+def page_input(page: ArchivedResponse) -> Callable[[], tuple[str | bytes, str | None]] | None:
+    """parse_article's input for the page as the spider saw it, lazily: Scrapy's TextResponse
+    rules, then the crawl's charset correction (dwscraper.middlewares.real_encoding), then
+    pages.parser_input, as in the spider.
 
     None when Scrapy would not make the page a text response at all (then it is not_html).
     """
@@ -77,13 +78,13 @@ def page_text(page: ArchivedResponse) -> Callable[[], str] | None:
     real = real_encoding(response)
     if real is not None:
         response = response.replace(encoding=real)
-    return lambda: response.text
+    return lambda: parser_input(response)
 
 
 def page_record(page: ArchivedResponse) -> tuple[dict[str, Any] | None, str | None]:
     """(normalized record, None) or (None, skip reason) for one archived page."""
     canonical = urls.canonical_url(page.url)
-    record, skipped = record_from_page(page.body, page.content_type, canonical, page_text(page))
+    record, skipped = record_from_page(page.body, page.content_type, canonical, page_input(page))
     if skipped is not None:  # the crawl's own page checks (dwscraper/pages.py)
         return None, skipped.reason
     for key, value in page.hints.items():  # the spider's discovery keys; the parser's own win

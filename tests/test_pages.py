@@ -14,7 +14,7 @@ from tests.dwsite import make_article
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _never() -> str:
+def _never() -> tuple[str, None]:
     raise AssertionError("text decoded for a page that is not parsed")
 
 
@@ -37,14 +37,14 @@ def test_article_page_becomes_record():
     a = make_article(1)
     html = a.html()
     record, skipped = record_from_page(
-        html.encode(), "text/html; charset=utf-8", a.url, lambda: html
+        html.encode(), "text/html; charset=utf-8", a.url, lambda: (html, None)
     )
     assert skipped is None
     assert record is not None and record["id"] == "a-1" and record["url"] == a.url
 
 
 def test_parser_exception_is_parse_error():
-    def boom() -> str:
+    def boom() -> tuple[str, None]:
         raise ValueError("cannot decode")
 
     record, skipped = record_from_page(b"<html/>", "", "https://www.dw.com/en/x/a-1", boom)
@@ -54,7 +54,7 @@ def test_parser_exception_is_parse_error():
 def test_non_article_markup_is_no_article():
     html = "<html><body><p>nothing here</p></body></html>"
     record, skipped = record_from_page(
-        html.encode(), "text/html", "https://www.dw.com/en/x/a-1", lambda: html
+        html.encode(), "text/html", "https://www.dw.com/en/x/a-1", lambda: (html, None)
     )
     assert record is None and skipped is not None and skipped.reason == "no_article"
 
@@ -91,23 +91,26 @@ def test_reextract_decodes_a_page_as_the_crawl_does(body, ctype):
     # The crawl's AccountingMiddleware decodes by what the bytes are
     # (test_hostile_middlewares.test_pages_are_decoded_with_their_real_charset);
     # re-extraction must read the archived bytes the same way, or its records differ.
-    from dwscraper.reextract import page_text
+    from dwscraper.parsing.document import decode
+    from dwscraper.reextract import page_input
     from dwscraper.warc import ArchivedResponse
 
     url = "https://www.dw.com/de/x/a-1"
     page = ArchivedResponse(
         url, url, "2024-01-30T14:13:12Z", 200, [("Content-Type", ctype)], body, "f", "r"
     )
-    text = page_text(page)
-    assert text is not None
-    assert WORDS in text() and "Ã" not in text()
+    read = page_input(page)
+    assert read is not None
+    data, encoding = read()
+    text = decode(data, encoding)
+    assert WORDS in text and "Ã" not in text
 
 
 def test_parser_verdicts_keep_their_reason(monkeypatch):
     # Random bytes served as text/html: the parser's guard says not_html.
     junk = "".join(chr(c) for c in range(1, 32)) * 100
     record, skipped = record_from_page(
-        junk.encode(), "text/html", "https://www.dw.com/en/x/a-1", lambda: junk
+        junk.encode(), "text/html", "https://www.dw.com/en/x/a-1", lambda: (junk, None)
     )
     assert record is None and skipped == Skip("not_html", "the parser found no HTML")
     # A crash inside the parser's assembly is an error (parse_error), not a quiet no_article.
@@ -119,6 +122,55 @@ def test_parser_verdicts_keep_their_reason(monkeypatch):
     monkeypatch.setattr(article, "_assemble", crash)
     html = make_article(1).html()
     record, skipped = record_from_page(
-        html.encode(), "text/html", "https://www.dw.com/en/x/a-1", lambda: html
+        html.encode(), "text/html", "https://www.dw.com/en/x/a-1", lambda: (html, None)
     )
     assert record is None and skipped == Skip("parse_error", "extraction_error")
+
+
+PAGE = "<html><head>{meta}<title>Überschrift</title></head><body><article><h1>Überschrift</h1>"
+PAGE += '<div class="rich-text">{body}</div></article></body></html>'
+
+
+@pytest.mark.parametrize(
+    ("ctype", "body", "given"),
+    [
+        ("text/html; charset=utf-8", PAGE.format(meta="", body="").encode(), bytes),
+        ("text/html", PAGE.format(meta='<meta charset="utf-8">', body="").encode(), bytes),
+        ("text/html; charset=windows-1252", PAGE.format(meta="", body="").encode("cp1252"), str),
+        ("text/html; charset=koi8-r", "<p>Привет</p>".encode("koi8-r"), str),
+    ],
+)
+def test_parser_input_is_raw_bytes_only_for_utf8(ctype, body, given):
+    from scrapy.http import HtmlResponse
+
+    from dwscraper.pages import parser_input
+
+    response = HtmlResponse(
+        "https://www.dw.com/de/x/a-1", headers={"Content-Type": ctype}, body=body
+    )
+    data, encoding = parser_input(response)
+    assert isinstance(data, given)
+    if given is bytes:
+        assert data is response.body and encoding == "utf-8"
+    else:
+        assert data == response.text and encoding is None
+
+
+def test_transport_charset_wins_over_the_pages_meta_like_a_browser():
+    from dwscraper.parsing import parse_article
+
+    # UTF-8 bytes whose <meta> says Latin-1: the header's (Scrapy's) charset is what counts.
+    html = PAGE.format(meta='<meta charset="iso-8859-1">', body=f"<p>{WORDS} Übermut</p>")
+    url = "https://www.dw.com/de/x/a-1"
+    rec = parse_article(html.encode(), url, "utf-8")
+    assert rec["title"] == "Überschrift" and "Übermut" in rec["text"]
+    # Without the transport's word, the bytes are read as their <meta> says (mojibake).
+    assert "Ãœbermut" in parse_article(html.encode(), url)["text"]
+    # A BOM beats both.
+    rec = parse_article(b"\xef\xbb\xbf" + html.encode(), url, "cp1252")
+    assert "Übermut" in rec["text"]
+    # A legacy charset from the transport decodes the bytes, whatever the <meta> says.
+    cyr = PAGE.format(meta='<meta charset="utf-8">', body="<p>Привет мир – «цитата»</p>")
+    cyr = cyr.replace("Überschrift", "Заголовок")
+    rec = parse_article(cyr.encode("cp1251"), url, "windows-1251")
+    assert rec["title"] == "Заголовок" and rec["text"] == "Привет мир – «цитата»"

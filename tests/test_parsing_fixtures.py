@@ -89,3 +89,14 @@ def test_hashed_class_names_do_not_matter(name):
     assert ordered(parse_article(renamed, expected["url"])) == ordered(
         parse_article(html, expected["url"])
     )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_utf8_bytes_and_decoded_text_give_one_record(name):
+    # The crawl hands UTF-8 pages over as raw bytes (pages.parser_input), tools and older
+    # callers as str: a record must not depend on which.
+    raw = (PAGES / f"{name}.html").read_bytes()
+    url = json.loads((PAGES / f"{name}.json").read_text(encoding="utf-8"))["url"]
+    as_bytes = parse_article(raw, url, "utf-8")
+    assert as_bytes == parse_article(raw.decode("utf-8", "replace"), url)
+    assert as_bytes["text"]

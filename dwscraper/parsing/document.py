@@ -137,11 +137,24 @@ def sniff_encoding(data: bytes) -> str:
     return "utf-8"
 
 
-def decode(data: str | bytes) -> str:
+def encoding_for(data: bytes, declared: str | None = None) -> str:
+    """The encoding to read `data` with, in a browser's order: BOM, then the charset the
+    transport declared (HTTP Content-Type, as Scrapy resolved it), then sniff_encoding."""
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            return enc
+    if declared:
+        enc = _normalize_encoding(declared)
+        if enc:
+            return "utf-8" if enc in ("utf-8", "utf_8") else enc
+    return sniff_encoding(data)
+
+
+def decode(data: str | bytes, encoding: str | None = None) -> str:
     """Text of the page as str (for callers that want it; parse() avoids the copy)."""
     if isinstance(data, str):
         return data[1:] if data.startswith("\ufeff") else data
-    enc = sniff_encoding(data)
+    enc = encoding_for(data, encoding)
     for bom, bom_enc in _BOMS:
         if bom_enc == enc and data.startswith(bom):
             data = data[len(bom) :]
@@ -169,9 +182,9 @@ def _from(data: str | bytes, encoding: str | None) -> Element | None:
     return root
 
 
-def _build(data: str | bytes) -> Element | None:
+def _build(data: str | bytes, encoding: str | None) -> Element | None:
     if isinstance(data, bytes):
-        if sniff_encoding(data) == "utf-8" and not data.startswith(codecs.BOM_UTF8):
+        if encoding_for(data, encoding) == "utf-8" and not data.startswith(codecs.BOM_UTF8):
             # The common case: hand the bytes to libxml2 as UTF-8, no Python-side copy.
             if not data or data.isspace():
                 return None
@@ -181,7 +194,7 @@ def _build(data: str | bytes) -> Element | None:
                 data = data.replace(b"\x00", b"")
             return _from(data, "utf-8")
         # Legacy charsets are decoded by Python's codecs (libxml2/iconv names differ).
-        data = decode(data)
+        data = decode(data, encoding)
     text = decode(data)
     if not text or text.isspace():
         return None
@@ -193,10 +206,13 @@ def _build(data: str | bytes) -> Element | None:
     return _from(text, None)
 
 
-def parse(data: str | bytes) -> Doc:
-    """Parse once, collect the reader entry points, strip script-like elements."""
+def parse(data: str | bytes, encoding: str | None = None) -> Doc:
+    """Parse once, collect the reader entry points, strip script-like elements.
+
+    encoding: for bytes, the charset the transport declared (see encoding_for).
+    """
     try:
-        root = _build(data)
+        root = _build(data, encoding)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError, LookupError):
         return Doc(root=None)
     if root is None:

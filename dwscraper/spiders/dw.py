@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -382,8 +382,10 @@ class DwSpider(scrapy.Spider):
         url = response.url
         cid = response.meta.get("dw_id") or urls.content_id(url)
         ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
-        text = (lambda: response.text) if isinstance(response, TextResponse) else None
-        record, skipped = pages.record_from_page(response.body, ctype, self._canonical(url), text)
+        page = None
+        if isinstance(response, TextResponse):
+            page = partial(pages.parser_input, response)
+        record, skipped = pages.record_from_page(response.body, ctype, self._canonical(url), page)
         if skipped is not None:  # record_from_page gives exactly one of the two
             self.skip(skipped.reason, response, skipped.detail)
             return
