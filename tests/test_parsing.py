@@ -525,3 +525,49 @@ def test_dw_layouts_do_not_load_trafilatura():
         "print(rec['extractor'], 'trafilatura' in sys.modules)\n"
     )
     assert _fresh_python(code).split() == ["dw-new", "False"]
+
+
+def test_long_preferred_source_promo_after_the_credit_line_is_not_text():
+    # DW's English call to action runs ~230 characters, in <em>, after "Edited by".
+    promo = (
+        "<p><em>If you rely on our newsroom for reporting you can trust, make it easier to "
+        "find: you can now add us as a preferred source on Google, so our stories show up "
+        'first when you search, by <a class="external-link" '
+        'href="https://www.google.com/preferences/source?q=dw.com">clicking here</a> and '
+        "ticking the box.</em></p>"
+    )
+    body = f"<p>Prose stays.</p><p>More prose.</p><p><em>Edited by: Ann Example</em></p>{promo}"
+    rec = parse_article(new_page(body), URL)
+    assert rec["text"] == "Prose stays.\n\nMore prose."
+    assert rec["editors"] == ["Ann Example"]
+    # Prose that merely links the page is longer than any call to action: it stays.
+    essay = "<p>" + "Search engines now let readers pick outlets. " * 12
+    essay += '<a href="https://www.google.com/preferences/source">The setting</a> is new.</p>'
+    assert "The setting is new." in parse_article(new_page(essay), URL)["text"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "agencies"),
+    [
+        (" with AFP, dpa", ["AFP", "dpa"]),
+        ("mit dpa und Reuters", ["dpa", "Reuters"]),
+        ("Houston", []),  # the same slot holds a place
+        ("with additional reporting", []),
+    ],
+)
+def test_byline_agency_credit_goes_to_agencies(extra, agencies):
+    header = (
+        '<div class="author-details"><span><a class="author-link" href="/en/x/person-1">'
+        f'Richard Roe</a><span class="extra-info">{extra}</span></span></div>'
+    )
+    rec = parse_article(new_page("<p>Prose.</p><p>ab/cd (AP, dpa)</p>", header=header), URL)
+    assert rec["authors"] == ["Richard Roe"]
+    assert rec["agencies"] == ["AP", "dpa"] + [a for a in agencies if a != "dpa"]
+    assert rec["text"] == "Prose."
+
+
+def test_old_layout_author_credit_goes_to_agencies():
+    small = "<li><strong>Autorin</strong> Jana Beispiel (mit dpa, afp)</li>"
+    rec = parse_article(old_page("<p>Ein Absatz Prosa.</p>", small), URL.replace("/en/", "/de/"))
+    assert rec["authors"] == ["Jana Beispiel"]
+    assert rec["agencies"] == ["dpa", "afp"]

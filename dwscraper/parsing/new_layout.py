@@ -16,7 +16,12 @@ import lxml.etree as etree
 
 from dwscraper.normalize import to_rfc3339
 from dwscraper.parsing.document import Element
-from dwscraper.parsing.signature import Signature, split_signature
+from dwscraper.parsing.signature import (
+    Signature,
+    byline_agencies,
+    merge_agencies,
+    split_signature,
+)
 from dwscraper.parsing.text import (
     clean_line,
     container_blocks,
@@ -286,6 +291,12 @@ def read(article: Element, page_type: str | None) -> NewPage:
                     page.image_url, page.image_caption, page.image_credit = _figure(first)
             blocks.extend(gallery_captions(article, [lead] if lead is not None else [], galleries))
     page.blocks, page.signature = split_signature(blocks)
+    if nodes.author_details is not None:
+        # "<a class="author-link">Name</a><span class="extra-info"> with AFP, dpa</span>"
+        for el in nodes.author_details.iter("span"):
+            if has_class(el, "extra-info"):
+                credit = byline_agencies(element_text(el))
+                page.signature.agencies = merge_agencies(page.signature.agencies, credit)
     return page
 
 

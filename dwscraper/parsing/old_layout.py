@@ -14,7 +14,13 @@ from urllib.parse import urljoin
 
 from dwscraper.parsing import dates
 from dwscraper.parsing.document import Element
-from dwscraper.parsing.signature import Signature, parse_signature, split_signature
+from dwscraper.parsing.signature import (
+    Signature,
+    byline_agencies,
+    merge_agencies,
+    parse_signature,
+    split_signature,
+)
 from dwscraper.parsing.text import (
     clean_line,
     container_blocks,
@@ -90,6 +96,7 @@ class OldPage:
     image_caption: str | None = None
     image_credit: str | None = None
     signature: Signature = field(default_factory=Signature)
+    credited: list[str] = field(default_factory=list)  # agencies beside the author's name
 
 
 def _with_class(scope: Element, tag: str, token: str) -> list[Element]:
@@ -154,6 +161,9 @@ def _read_small_list(page: OldPage, ul: Element) -> None:
             label in AUTHOR_LABELS or any(part in AUTHOR_LABELS for part in label.split("/"))
         ):
             page.authors = split_names(value)
+            page.credited = [
+                a for m in _BRACKETS_RE.finditer(value) for a in byline_agencies(m.group())
+            ]
 
 
 def _image(page: OldPage, col3: Element) -> None:
@@ -232,4 +242,5 @@ def read(body: Element | None, long_texts: list) -> OldPage:
         page.signature.editors += more.editors
         page.signature.agencies += more.agencies
     page.blocks = kept
+    page.signature.agencies = merge_agencies(page.signature.agencies, page.credited)
     return page

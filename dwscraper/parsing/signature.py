@@ -88,6 +88,34 @@ def parse_signature(line: str | None) -> Signature | None:
     return None
 
 
+# "with AFP, dpa" after a byline's name ("mit dpa", "avec AFP", "con EFE", "com Lusa", "с ТАСС").
+_BYLINE_CREDIT_RE = re.compile(
+    r"^[\s(（]*(?:(?:with|mit|avec|con|com|and|und|et|y|e|с|и)\s+)?(?P<ag>[^()（）]{1,120}?)[\s)）.]*$",
+    re.I,
+)
+
+
+def byline_agencies(value: str | None) -> list[str]:
+    """The agencies a byline credits beside its author ("Richard Connor with AFP, dpa",
+    "Jeanette Seiffert (mit dpa, afp)"), else [].
+
+    Every name must be an agency DW credits: the same slot holds a place ("Houston") too.
+    """
+    m = _BYLINE_CREDIT_RE.match(" ".join((value or "").split()))
+    if not m:
+        return []
+    agencies = _tokens(m.group("ag"))
+    if agencies and all(a.lower() in _KNOWN_AGENCIES for a in agencies):
+        return agencies
+    return []
+
+
+def merge_agencies(first: list[str], more: list[str]) -> list[str]:
+    """first, then those of more not named yet (in any letter case)."""
+    seen = {a.lower() for a in first}
+    return first + [a for a in more if a.lower() not in seen and not seen.add(a.lower())]
+
+
 def split_signature(blocks: list[str]) -> tuple[list[str], Signature]:
     """Blocks without their trailing signature/credit lines, and what those lines said."""
     found = Signature()
