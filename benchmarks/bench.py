@@ -152,17 +152,20 @@ def bench_extraction(rounds: int) -> dict[str, Any]:
     src, raw = load_pages()
     if not raw:
         return {"source": src, "pages": 0}
-    # The spider hands parse_article response.text (str, decoded once by Scrapy): all three
-    # get that same str.
-    pages = [(name, url, html.decode("utf-8", "replace")) for name, url, html in raw]
+    # The spider hands parse_article a UTF-8 page's raw bytes with encoding "utf-8"
+    # (pages.parser_input; DW serves UTF-8): all three get those same bytes.
+    pages = raw
 
-    def lxml_parse(html: str, url: str) -> Any:
+    def lxml_parse(html: bytes, url: str) -> Any:
         return lxml.html.fromstring(html)
 
-    def traf(html: str, url: str) -> Any:
+    def ours(html: bytes, url: str) -> Any:
+        return parse_article(html, url, "utf-8")
+
+    def traf(html: bytes, url: str) -> Any:
         return trafilatura.bare_extraction(html, url=url, with_metadata=True)
 
-    funcs = {"lxml": lxml_parse, "parse_article": parse_article, "trafilatura": traf}
+    funcs = {"lxml": lxml_parse, "parse_article": ours, "trafilatura": traf}
     times: dict[str, dict[str, list[float]]] = {k: {p[0]: [] for p in pages} for k in funcs}
     errors: dict[str, str] = {}
     # Warm-up round (imports, caches, lazy compiles) is not counted.
@@ -858,8 +861,8 @@ def report(
     lines.append("")
     if ext and ext.get("pages"):
         lines += [
-            f"Extraction pages: `{ext['source']}` (decoded str in, as the spider "
-            "hands response.text over; CPU time of the benchmark thread); "
+            f"Extraction pages: `{ext['source']}` (raw UTF-8 bytes in, as the spider "
+            "hands a UTF-8 page over; CPU time of the benchmark thread); "
             "each function runs on each page in turn, order alternating per round; "
             "one warm-up round not counted. Per page (median ms):",
             "",
