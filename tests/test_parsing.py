@@ -552,6 +552,7 @@ def test_long_preferred_source_promo_after_the_credit_line_is_not_text():
         (" with AFP, dpa", ["AFP", "dpa"]),
         ("mit dpa und Reuters", ["dpa", "Reuters"]),
         ("Houston", []),  # the same slot holds a place
+        ("Houston, with Reuters", ["Reuters"]),
         ("with additional reporting", []),
     ],
 )

@@ -88,23 +88,23 @@ def parse_signature(line: str | None) -> Signature | None:
     return None
 
 
-# "with AFP, dpa" after a byline's name ("mit dpa", "avec AFP", "con EFE", "com Lusa", "с ТАСС").
-_BYLINE_CREDIT_RE = re.compile(
-    r"^[\s(（]*(?:(?:with|mit|avec|con|com|and|und|et|y|e|с|и)\s+)?(?P<ag>[^()（）]{1,120}?)[\s)）.]*$",
-    re.I,
+# "with AFP, dpa" after a byline's name ("mit dpa", "avec AFP", "con EFE", "com Lusa", "с ТАСС"),
+# also after a place ("Houston, with AP"): the credit is what follows the last such word.
+_BYLINE_WITH_RE = re.compile(
+    r"(?:^|[\s,(（])(?:with|mit|avec|con|com|met|с)\s+(?P<ag>[^()（）]+)$", re.I
 )
+_BYLINE_EDGES = " ()（）.,;"
 
 
 def byline_agencies(value: str | None) -> list[str]:
     """The agencies a byline credits beside its author ("Richard Connor with AFP, dpa",
-    "Jeanette Seiffert (mit dpa, afp)"), else [].
+    "Jeanette Seiffert (mit dpa, afp)", "Houston, with AP"), else [].
 
     Every name must be an agency DW credits: the same slot holds a place ("Houston") too.
     """
-    m = _BYLINE_CREDIT_RE.match(" ".join((value or "").split()))
-    if not m:
-        return []
-    agencies = _tokens(m.group("ag"))
+    text = " ".join((value or "").split()).strip(_BYLINE_EDGES)
+    m = _BYLINE_WITH_RE.search(text)
+    agencies = _tokens((m.group("ag") if m else text).strip(_BYLINE_EDGES))
     if agencies and all(a.lower() in _KNOWN_AGENCIES for a in agencies):
         return agencies
     return []
