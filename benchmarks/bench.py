@@ -921,7 +921,7 @@ def profile_extraction(top: int) -> None:
     prof.enable()
     for _ in range(20):
         for _, url, html in pages:
-            parse_article(html, url)
+            parse_article(html, url, "utf-8")
     prof.disable()
     pstats.Stats(prof).sort_stats("cumulative").print_stats(top)
     pstats.Stats(prof).sort_stats("tottime").print_stats(top)

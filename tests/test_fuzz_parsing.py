@@ -247,3 +247,36 @@ def test_unmutated_corpus_parses_to_text():
         record = parse_article(page, URL)
         check(record)
         assert record["text"], record["url"]
+
+
+_SPLICES = st.lists(
+    st.tuples(
+        st.floats(0, 1),
+        st.one_of(
+            st.binary(max_size=6),  # raw bytes: broken UTF-8, NUL, control bytes, BOMs
+            st.sampled_from([b"\xef\xbb\xbf", b"\x00", b"\xf0\x9f", b"\xc3", b"ID3", b"%PDF"]),
+        ),
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(page=st.sampled_from(range(len(CORPUS))), splices=_SPLICES, cut=st.floats(0.5, 1))
+def test_utf8_bytes_fast_path_matches_decoded_text(page, splices, cut):
+    # The crawl hands a UTF-8 page to parse_article undecoded (pages.parser_input): the
+    # record must be the one Scrapy's response.text gives, whatever bytes were spliced in
+    # or cut off.
+    from scrapy.http import HtmlResponse
+
+    from dwscraper.pages import parser_input
+
+    body = CORPUS[page].encode()
+    for where, chunk in splices:
+        at = int(where * len(body))
+        body = body[:at] + chunk + body[at:]
+    body = body[: max(1, int(cut * len(body)))]
+    headers = {"Content-Type": "text/html; charset=utf-8"}
+    response = HtmlResponse(URL, headers=headers, body=body)
+    data, encoding = parser_input(response)
+    assert parse_article(data, URL, encoding) == parse_article(response.text, URL)

@@ -174,3 +174,42 @@ def test_transport_charset_wins_over_the_pages_meta_like_a_browser():
     cyr = cyr.replace("Überschrift", "Заголовок")
     rec = parse_article(cyr.encode("cp1251"), url, "windows-1251")
     assert rec["title"] == "Заголовок" and rec["text"] == "Привет мир – «цитата»"
+
+
+_RICH = PAGE.format(meta="", body=f"<p>{WORDS} Übermut ist ein schönes Wort.</p>")
+_BOMB = "".join(f' a{i}="€"' for i in range(513))
+_SAME_RECORD_BODIES = {
+    "plain": _RICH.encode(),
+    "cut 4-byte char at the end": _RICH.encode()[:-30] + b"\xf0\x9f",
+    "cut 3-byte char at the end": _RICH.encode()[:-30] + b"\xe2\x82",
+    "broken sequence at the end": _RICH.encode()[:-30] + b"\xe2\x82x",
+    "invalid byte in the middle": _RICH.encode().replace("Übermut".encode(), b"caf\xe9 ok"),
+    "NUL up front": _RICH.replace("<title>", "<title>\x00").encode(),
+    "BOM then control characters": b"\xef\xbb\xbf" + ("\x01" * 2400).encode() + _RICH.encode(),
+    "magic-number text up front": ("ID3 " + _RICH).encode(),
+    "long tag with multi-byte attributes": _RICH.replace(
+        '<div class="rich-text">', f'<div class="rich-text"{_BOMB}>'
+    ).encode(),
+    "XML declaration": b'<?xml version="1.0" encoding="iso-8859-1"?>' + _RICH.encode(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_SAME_RECORD_BODIES))
+@pytest.mark.parametrize("corrected", [True, False], ids=["middleware", "no-middleware"])
+def test_bytes_fast_path_gives_the_record_response_text_gives(name, corrected):
+    # The crawl hands UTF-8 pages over undecoded (parser_input); whatever the bytes, the
+    # record must be the one Scrapy's decoded response.text gave (with or without the
+    # crawl's charset correction in front).
+    from scrapy.http import HtmlResponse
+
+    from dwscraper.middlewares import real_encoding
+    from dwscraper.pages import parser_input
+    from dwscraper.parsing import parse_article
+
+    url = "https://www.dw.com/de/x/a-1"
+    headers = {"Content-Type": "text/html; charset=utf-8"}
+    response = HtmlResponse(url, headers=headers, body=_SAME_RECORD_BODIES[name])
+    if corrected and (real := real_encoding(response)):
+        response = response.replace(encoding=real)
+    data, encoding = parser_input(response)
+    assert parse_article(data, url, encoding) == parse_article(response.text, url)

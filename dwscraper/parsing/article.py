@@ -291,7 +291,8 @@ def parse_article(html: str | bytes, url: str, encoding: str | None = None) -> d
     input: libxml2 reads them as they are, with no decode to str and back.
     """
     try:
-        data, refused = guard(html)  # size cap, binary sniff, attribute bombs (guard.py)
+        # size cap, binary sniff, attribute bombs (guard.py)
+        data, refused = guard(html, encoding)
         doc = parse(data, encoding) if refused is None else Doc(root=None)
     except Exception as exc:
         log.debug("parse failed for %s: %s", url, exc)

@@ -166,6 +166,12 @@ def _too_deep(parser: etree.HTMLParser) -> bool:
     return any("Excessive depth" in (e.message or "") for e in parser.error_log)
 
 
+def _bad_bytes(parser: etree.HTMLParser) -> bool:
+    """libxml2 met bytes that are not UTF-8 (it writes one U+FFFD per byte, Python one per
+    broken sequence: such a page is decoded by Python, as response.text would be)."""
+    return any(e.type_name == "ERR_INVALID_ENCODING" for e in parser.error_log)
+
+
 def _flatten(data: str | bytes) -> str | bytes:
     """Collapse runs of nested wrapper tags (a nesting bomb): libxml2 drops everything
     after its depth limit, this keeps the document's text reachable."""
@@ -190,9 +196,13 @@ def _build(data: str | bytes, encoding: str | None) -> Element | None:
                 return None
             if data[:64].lstrip().startswith(b"<?"):
                 data = _XML_DECL_BYTES_RE.sub(b"", data, count=1)
+            raw = data
             if b"\x00" in data:
                 data = data.replace(b"\x00", b"")
-            return _from(data, "utf-8")
+            root = _from(data, "utf-8")
+            if not _bad_bytes(_parser("utf-8")):
+                return root
+            data = raw
         # Legacy charsets are decoded by Python's codecs (libxml2/iconv names differ).
         data = decode(data, encoding)
     text = decode(data)

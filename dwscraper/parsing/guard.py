@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from dwscraper.parsing.document import decode, encoding_for
+
 MAX_INPUT = 16 * 1024 * 1024
 MAX_ATTRIBUTES = 512
 _LONG_TAG = 4096  # only start tags at least this long are counted (real ones rarely are)
@@ -75,10 +77,37 @@ def _defuse_tag(match: re.Match) -> str | bytes:
     return open_ + match.group(1) + close
 
 
-def guard(data: str | bytes) -> tuple[str | bytes, str | None]:
-    """(data safe to parse, None) or (b"", reason) for input that is not a page at all."""
+def _plain_utf8(data: bytes, encoding: str) -> bool:
+    """True when bytes the transport declared UTF-8 pass every check here exactly as their
+    decoded text would: no BOM, within MAX_INPUT, no magic number and no control or
+    undecodable char up front, no over-long tag (see guard)."""
+    if encoding_for(data, encoding) != "utf-8" or data.startswith(_BOMS) or len(data) > MAX_INPUT:
+        return False
+    if data[:2048].lstrip().startswith(_BINARY_MAGIC):
+        return False
+    # The text's first 2048 chars, as looks_binary(str) samples them (8196 bytes hold 2049
+    # chars at least, so a char cut at the end of the slice falls outside the sample).
+    if _BAD_CHAR_RE.search(data[:8196].decode("utf-8", "replace")[:2048]):
+        return False
+    # A tag over _LONG_TAG chars is over _LONG_TAG bytes: no bomb in the bytes, none in the text.
+    return not _has_attribute_bomb(data)
+
+
+def guard(data: str | bytes, encoding: str | None = None) -> tuple[str | bytes, str | None]:
+    """(data safe to parse, None) or (b"", reason) for input that is not a page at all.
+
+    Bytes that come with the transport's charset (`encoding`: the crawl's UTF-8 fast path)
+    are judged as the text they decode to, so that a record never depends on whether the
+    caller decoded the page: plain UTF-8 is checked in place (and passes), anything else (a
+    BOM, control characters or a magic number up front, an over-long tag, another charset)
+    is decoded first and checked as str.
+    """
     if not isinstance(data, str | bytes):
         return b"", "not_html"
+    if isinstance(data, bytes) and encoding is not None:
+        if _plain_utf8(data, encoding):
+            return data, None
+        data = decode(data, encoding)
     if len(data) > MAX_INPUT:
         data = data[:MAX_INPUT]
     if looks_binary(data):
