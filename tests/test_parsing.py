@@ -540,10 +540,13 @@ def test_long_preferred_source_promo_after_the_credit_line_is_not_text():
     rec = parse_article(new_page(body), URL)
     assert rec["text"] == "Prose stays.\n\nMore prose."
     assert rec["editors"] == ["Ann Example"]
-    # Prose that merely links the page is longer than any call to action: it stays.
-    essay = "<p>" + "Search engines now let readers pick outlets. " * 12
-    essay += '<a href="https://www.google.com/preferences/source">The setting</a> is new.</p>'
-    assert "The setting is new." in parse_article(new_page(essay), URL)["text"]
+    # Prose about the feature that links it stays: a plain paragraph past 200 chars, or any
+    # paragraph past 500.
+    for reps, wrap in ((6, "{}"), (12, "<em>{}</em>")):
+        essay = "Search engines now let readers pick outlets. " * reps
+        essay += '<a href="https://www.google.com/preferences/source">The setting</a> is new.'
+        page = new_page("<p>Prose.</p><p>" + wrap.format(essay) + "</p>")
+        assert "The setting is new." in parse_article(page, URL)["text"]
 
 
 @pytest.mark.parametrize(
@@ -553,6 +556,9 @@ def test_long_preferred_source_promo_after_the_credit_line_is_not_text():
         ("mit dpa und Reuters", ["dpa", "Reuters"]),
         ("Houston", []),  # the same slot holds a place
         ("Houston, with Reuters", ["Reuters"]),
+        ("with AFP, dpa, and Reuters", ["AFP", "dpa", "Reuters"]),
+        (" Isna", []),  # a place; the agency is written ISNA
+        ("с ТАСС", ["ТАСС"]),
         ("with additional reporting", []),
     ],
 )

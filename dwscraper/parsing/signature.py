@@ -18,7 +18,7 @@ _INITIAL_RE = re.compile(r"^[^\W\d_](?:[^\W\d_]|\.){0,7}$")
 _AGENCIES = r"[(（](?P<ag>[^()（）\n]{1,120})[)）]"  # ASCII or full-width (CJK) brackets
 _SIGNATURE_RE = re.compile(rf"^(?:{_INITIALS}\s*)?(?:{_AGENCIES})?\s*\.?$")
 _AGENCY_TOKEN_RE = re.compile(r"^[\w.&\- ]{1,30}$")
-_SPLIT_RE = re.compile(r"\s*[,;،、/]\s*|\s+(?:and|und|et|y|e|и)\s+")
+_SPLIT_RE = re.compile(r"\s*[,;،、/]\s*(?:(?:and|und|et|y|e|и)\s+)?|\s+(?:and|und|et|y|e|и)\s+")
 # "Edited by: X", "Redaktion: X", "Editing by X" (a credit line, not prose).
 _EDITED_BY_RE = re.compile(
     r"^(?:edited\s+by|editing\s+by|redaktion|redigiert\s+von|editor|édité\s+par|edición|"
@@ -32,9 +32,12 @@ _KNOWN_AGENCIES = frozenset(
     {
         "dpa", "afp", "ap", "reuters", "rtr", "kna", "epd", "efe", "ansa", "lusa", "sid", "ips",
         "apa", "tass", "itar-tass", "ria", "xinhua", "yonhap", "kyodo", "anadolu", "aa", "irna",
-        "isna", "upi", "cna", "pti", "ani",
+        "isna", "upi", "cna", "pti", "ani", "interfax", "тасс", "риа", "интерфакс", "укринформ",
     }
 )  # fmt: skip
+# Agencies written as a word ("Reuters"); the rest are acronyms, written all upper or all lower
+# case ("AFP", "dpa"): a byline's "Isna" or "Ani" is more likely a place or a name.
+_WORD_AGENCIES = frozenset({"reuters", "xinhua", "yonhap", "kyodo", "anadolu", "lusa", "interfax"})
 
 
 @dataclass
@@ -105,9 +108,16 @@ def byline_agencies(value: str | None) -> list[str]:
     text = " ".join((value or "").split()).strip(_BYLINE_EDGES)
     m = _BYLINE_WITH_RE.search(text)
     agencies = _tokens((m.group("ag") if m else text).strip(_BYLINE_EDGES))
-    if agencies and all(a.lower() in _KNOWN_AGENCIES for a in agencies):
+    if agencies and all(_agency_spelling(a) for a in agencies):
         return agencies
     return []
+
+
+def _agency_spelling(token: str) -> bool:
+    low = token.lower()
+    if low not in _KNOWN_AGENCIES:
+        return False
+    return token.isupper() or token.islower() or (low in _WORD_AGENCIES and token.istitle())
 
 
 def merge_agencies(first: list[str], more: list[str]) -> list[str]:

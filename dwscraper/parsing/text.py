@@ -194,10 +194,21 @@ def is_read_more(el: Element, text: str, links: list[Element] | None = None) -> 
 
 
 _PREFERRED_SOURCE = "google.com/preferences/source"
-# DW's preferred-source call to action runs ~230 characters in English ("If you rely on our
-# team's reporting ... by clicking here"); translations run longer. A paragraph whose one
-# link is that Google page is the promo up to this length; longer is prose quoting it.
-_PROMO_MAX = 500
+# DW's preferred-source call to action: "Add DW as a preferred source on Google" (short), or a
+# ~230-character closing note in italics ("If you rely on our team's reporting ... by clicking
+# here"; translations run longer). A paragraph whose one link is that Google page is the promo
+# up to _PROMO_MAX chars, or up to _PROMO_EM_MAX when it is all in <em>/<i> (DW's closing
+# notes); longer, or a plain paragraph past _PROMO_MAX, is prose about the feature.
+_PROMO_MAX = 200
+_PROMO_EM_MAX = 500
+
+
+def _all_italic(el: Element) -> bool:
+    """<p><em>...</em></p>: one <em>/<i> child holding all of the paragraph's text."""
+    if len(el) != 1 or (el.text or "").strip():
+        return False
+    child = el[0]
+    return child.tag in ("em", "i") and not (child.tail or "").strip()
 
 
 def is_promo(el: Element, text: str, links: list[Element] | None = None) -> bool:
@@ -209,8 +220,10 @@ def is_promo(el: Element, text: str, links: list[Element] | None = None) -> bool
         return False
     a = links[0]
     href = (a.get("href") or "").lower()
-    if _PREFERRED_SOURCE in href and len(text) <= _PROMO_MAX:
-        return True  # "Add DW as a preferred source on Google", link on all or part of it
+    if _PREFERRED_SOURCE in href and (
+        len(text) <= _PROMO_MAX or (len(text) <= _PROMO_EM_MAX and _all_italic(el))
+    ):
+        return True  # the preferred-source call to action, link on all or part of it
     if not (has_class(a, "icon") or "newsletter" in href):
         return False
     return clean_line(raw_text(a)) == text
