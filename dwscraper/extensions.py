@@ -75,8 +75,8 @@ STAT_NEW = "dwscraper/records/new"
 STAT_UPDATED = "dwscraper/records/updated"
 STAT_UNCHANGED = "dwscraper/records/unchanged"
 STAT_PAGES_FETCHED = "dwscraper/pages/fetched"
-STAT_EXTRACTOR = "dwscraper/extractor/"  # + dw-new / dw-old / fallback / none: records out
-EXTRACTORS = ("dw-new", "dw-old", "fallback")
+STAT_EXTRACTOR = "dwscraper/extractor/"  # + dw-new / dw-old / dw-state / fallback / none
+EXTRACTORS = ("dw-new", "dw-old", "dw-state", "fallback")
 FILTER_REASON = "not_modified"  # counted by the spider as dwscraper/discovery/not_modified
 
 # Skip reasons that mean a page *failed* (count toward DW_MAX_ERROR_RATIO). The rest

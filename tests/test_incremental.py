@@ -227,7 +227,7 @@ def test_summary_counts_fallback_records(dwsite, tmp_path):
     assert s["fallback"] == 1
     made = {e: sum(r["extractor"] == e for r in result.records) for e in ("dw-new", "dw-old")}
     assert made["dw-new"] and made["dw-old"]  # the default mirror has both layouts
-    assert s["extractors"] == {**made, "fallback": 1}
+    assert s["extractors"] == {**made, "dw-state": 0, "fallback": 1}
     assert sum(s["extractors"].values()) == s["records_written"] == len(result.records)
     assert result.stat("dwscraper/extractor/fallback") == 1
     assert result.stat("dwscraper/extractor/dw-old") == made["dw-old"]

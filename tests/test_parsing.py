@@ -578,3 +578,23 @@ def test_old_layout_author_credit_goes_to_agencies():
     rec = parse_article(old_page("<p>Ein Absatz Prosa.</p>", small), URL.replace("/en/", "/de/"))
     assert rec["authors"] == ["Jana Beispiel"]
     assert rec["agencies"] == ["dpa", "afp"]
+
+
+def test_unrecognized_markup_reads_the_body_from_the_page_state():
+    # DW's state carries the article body as HTML (content.text): with no layout recognized,
+    # it is read as the rich-text div is, before any generic extractor sees the menus.
+    page = (ROOT / "tests" / "fixtures" / "pages" / "state_only_en_article.html").read_text()
+    url = "https://www.dw.com/en/bakers-in-leipzig-revive-a-medieval-rye-loaf/a-78900001"
+    rec = parse_article(page, url)
+    assert rec["extractor"] == "dw-state"
+    assert rec["_related_topics"] == ["Leipzig", "Food"]
+    assert "Latest videos" not in rec["text"] and "Loading the story" not in rec["text"]
+    assert rec["text"].endswith("plans a second oven.")  # credit line and promo are not text
+    # A state without the body leaves the generic extractor to read what the page shows.
+    bare = page.replace('"text":', '"textLength":')
+    rec = parse_article(bare, url)
+    assert (
+        rec["extractor"] == "fallback"
+        and rec["title"] == "Bakers in Leipzig revive a medieval rye loaf"
+    )
+    assert rec["agencies"] == ["dpa", "epd"] and rec["image"]["credit"] == "Ina Beispiel/DW"

@@ -51,7 +51,7 @@ def test_expected_values_are_not_empty_where_the_page_has_them(name):
 
 def test_fixtures_cover_layouts_editions_and_page_types():
     records = [load(name)[0] for name in NAMES]
-    assert {r["extractor"] for r in records} == {"dw-new", "dw-old", "fallback"}
+    assert {r["extractor"] for r in records} == {"dw-new", "dw-old", "dw-state", "fallback"}
     assert {r["page_type"] for r in records} >= {"article", "video", "audio", "gallery", "liveblog"}
     langs = {r["language"] for r in records}
     assert {"en", "de", "zh"} <= langs

@@ -193,7 +193,7 @@ def test_summary_counts_records_by_extractor(tmp_path):
         ext.item_scraped({"id": "a-1", "extractor": extractor})
     s = ext.finish("finished")
     assert s["fallback"] == 1
-    assert s["extractors"] == {"dw-new": 2, "dw-old": 1, "fallback": 1, "none": 1}
+    assert s["extractors"] == {"dw-new": 2, "dw-old": 1, "dw-state": 0, "fallback": 1, "none": 1}
     assert crawler.stats.get_value("dwscraper/extractor/fallback") == 1
     assert crawler.stats.get_value("dwscraper/extractor/dw-new") == 2
     assert "fallback 1," in ext.summary_line()
@@ -204,7 +204,7 @@ def test_summary_counts_records_by_extractor(tmp_path):
 def test_summary_lists_every_extractor_even_when_unused(tmp_path):
     _, s = verdict(tmp_path, OK_SOURCES)
     assert s["fallback"] == 0
-    assert s["extractors"] == {"dw-new": 0, "dw-old": 0, "fallback": 0}
+    assert s["extractors"] == {"dw-new": 0, "dw-old": 0, "dw-state": 0, "fallback": 0}
 
 
 PAGE_URL = "https://www.dw.com/en/invented-story/a-1001"

@@ -20,6 +20,11 @@ Field sources, first that has a value wins:
   auto-topic recommendations (they list the same unrelated topics under unrelated stories),
   so they go to the private "_related_topics", not to `topics`.
 - keywords: meta keywords / news_keywords / JSON-LD keywords, else the smallList Keywords.
+
+Text: the layout's reader (extractor "dw-new" / "dw-old"). When neither layout is recognized
+(DW changed its markup), the body HTML DW's page state carries (window.__APP_STATE__ /
+__APOLLO_STATE__ content.text) read by the rich-text reader ("dw-state"), with the kicker,
+image caption/credit and byline agencies from the same state; trafilatura last ("fallback").
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from dwscraper.parsing.metadata import (
     read_meta,
     strip_title_suffix,
 )
-from dwscraper.parsing.signature import Signature
+from dwscraper.parsing.signature import Signature, merge_agencies, split_signature
 from dwscraper.parsing.text import block_word_count, clean_line, join_blocks, raw_text
 from dwscraper.record import content_hash, new_record
 
@@ -222,13 +227,21 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
         short = meta.short_url
         title = meta.title or meta.title_from_meta
         teaser = meta.teaser or _description(meta.description)
-        text = fallback.extract(doc, rec["url"], drop=(title,))
-        if text:
-            extractor = "fallback"
-            blocks = text.split("\n\n")
+        # DW's markup unrecognized: its page state's body first, a generic extractor last.
+        blocks, signature = split_signature(new_layout.state_blocks(meta.apollo_text))
+        if blocks:
+            extractor = "dw-state"
+            related = meta.related_topics
+        else:
+            text = fallback.extract(doc, rec["url"], drop=(title,))
+            blocks = text.split("\n\n") if text else []
+            extractor = "fallback" if text else None
+        if blocks:
             topics = meta.kicker or keywords
             section = meta.section
-            image["caption"] = meta.image_alt
+            image = {"url": None, "caption": meta.image_caption, "credit": meta.image_credit}
+            image["caption"] = image["caption"] or meta.image_alt
+    signature.agencies = merge_agencies(signature.agencies, meta.agencies)
 
     rec["title"] = clean_line(title) or clean_line(meta.title) or meta.title_from_meta
     if not rec["title"] and doc.root is not None:

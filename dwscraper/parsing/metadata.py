@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from dwscraper.parsing.document import Doc
+from dwscraper.parsing.signature import byline_agencies, merge_agencies
 
 _JSON = json.JSONDecoder()
 _APOLLO_RE = re.compile(r"__APOLLO_STATE__\s*=\s*")
@@ -111,6 +112,10 @@ class Meta:
     ld_type: str | None = None
     apollo_loaded: bool = False
     section: str | None = None
+    image_caption: str | None = None
+    image_credit: str | None = None
+    agencies: list[str] = field(default_factory=list)
+    related_topics: list[str] = field(default_factory=list)
 
 
 def _load_ld(doc: Doc) -> dict[str, Any] | None:
@@ -311,19 +316,40 @@ def fill_from_apollo(meta: Meta, doc: Doc, numeric_id: str | None) -> None:
                 if people:
                     break
         meta.authors = [p for p in dict.fromkeys(people) if p and is_person_name(p)]
+    focus = content.get("thematicFocusCategory")
+    focus_name = as_str(focus.get("name")) if isinstance(focus, dict) else None
+    meta.section = meta.section or focus_name
     if not meta.kicker:
-        focus = content.get("thematicFocusCategory")
-        if isinstance(focus, dict) and as_str(focus.get("name")):
-            meta.kicker.append(as_str(focus.get("name")) or "")
+        # The kicker the page shows: thematic focus, then the named regions. Graph-api states
+        # name them in firstRegionArray ("regions" holds only codes); APOLLO in "regions(...)".
+        names = [focus_name]
         for key, value in content.items():
-            if key.startswith("regions(") and isinstance(value, list):
-                for region in value:
-                    if isinstance(region, dict) and as_str(region.get("alignedName")):
-                        meta.kicker.append(as_str(region.get("alignedName")) or "")
+            if key in ("firstRegionArray", "regions") or key.startswith("regions("):
+                names += [
+                    as_str(r.get("alignedName")) for r in as_list(value) if isinstance(r, dict)
+                ]
+        meta.kicker = [n for n in dict.fromkeys(names) if n]
+    for assoc in as_list(content.get("personAssociations")):
+        # {"targetId": <person>, "additionalInformation": "with AFP, dpa"}: the byline's credit
+        if isinstance(assoc, dict):
+            credit = byline_agencies(as_str(assoc.get("additionalInformation")))
+            meta.agencies = merge_agencies(meta.agencies, credit)
+    if not meta.related_topics:
+        topics = [
+            as_str(t.get("name"))
+            for t in as_list(content.get("relatedAutoTopics"))
+            if isinstance(t, dict)
+        ]
+        meta.related_topics = [t for t in dict.fromkeys(topics) if t]
     sharing = content.get("imageSharingMetadata")
     if isinstance(sharing, dict):
         meta.image_url = meta.image_url or as_str(sharing.get("url"))
         meta.image_alt = meta.image_alt or as_str(sharing.get("alt"))
+    main_image = content.get("mainContentImage")
+    if isinstance(main_image, dict):
+        meta.image_url = meta.image_url or as_str(main_image.get("staticUrl"))
+        meta.image_caption = meta.image_caption or as_str(main_image.get("caption"))
+        meta.image_credit = meta.image_credit or as_str(main_image.get("licenserSupplement"))
 
 
 # The key of a page's content in __APP_STATE__: "/graph-api/<lang>/content/<kind>/<id>"

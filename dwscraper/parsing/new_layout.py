@@ -15,7 +15,7 @@ from urllib.parse import unquote
 import lxml.etree as etree
 
 from dwscraper.normalize import to_rfc3339
-from dwscraper.parsing.document import Element
+from dwscraper.parsing.document import Element, parse
 from dwscraper.parsing.signature import (
     Signature,
     byline_agencies,
@@ -298,6 +298,22 @@ def read(article: Element, page_type: str | None) -> NewPage:
                 credit = byline_agencies(element_text(el))
                 page.signature.agencies = merge_agencies(page.signature.agencies, credit)
     return page
+
+
+def state_blocks(html: str | None) -> list[str]:
+    """The body DW's page state carries (content.text: the rich-text div's inner HTML), read
+    as the rich-text div is read. For a page whose markup no reader recognizes: the state
+    still holds DW's own body, where a generic extractor would read menus. A second parse,
+    of the body alone, only on that path."""
+    if not html or not html.strip():
+        return []
+    doc = parse(f'<html><body><div class="rich-text">{html}</div></body></html>')
+    body = (
+        next((d for d in doc.root.iter("div") if has_class(d, "rich-text")), None)
+        if doc.root is not None
+        else None
+    )
+    return container_blocks(body) if body is not None else []
 
 
 def related_topics(section: Element | None) -> list[str]:
