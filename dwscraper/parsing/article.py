@@ -239,8 +239,8 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
         if blocks:
             topics = meta.kicker or keywords
             section = meta.section
-            image = {"url": None, "caption": meta.image_caption, "credit": meta.image_credit}
-            image["caption"] = image["caption"] or meta.image_alt
+            caption = meta.image_caption or meta.image_alt
+            image = {"url": None, "caption": caption, "credit": meta.image_credit}
     signature.agencies = merge_agencies(signature.agencies, meta.agencies)
 
     rec["title"] = clean_line(title) or clean_line(meta.title) or meta.title_from_meta
