@@ -162,10 +162,19 @@ def bench_extraction(rounds: int) -> dict[str, Any]:
     def ours(html: bytes, url: str) -> Any:
         return parse_article(html, url, "utf-8")
 
+    def ours_from_text(html: bytes, url: str) -> Any:
+        # What the spider did before it handed bytes over: decode (as response.text), then parse.
+        return parse_article(html.decode("utf-8", "replace"), url)
+
     def traf(html: bytes, url: str) -> Any:
         return trafilatura.bare_extraction(html, url=url, with_metadata=True)
 
-    funcs = {"lxml": lxml_parse, "parse_article": ours, "trafilatura": traf}
+    funcs = {
+        "lxml": lxml_parse,
+        "parse_article": ours,
+        "parse_article_text": ours_from_text,
+        "trafilatura": traf,
+    }
     times: dict[str, dict[str, list[float]]] = {k: {p[0]: [] for p in pages} for k in funcs}
     errors: dict[str, str] = {}
     # Warm-up round (imports, caches, lazy compiles) is not counted.
@@ -776,6 +785,12 @@ def report(
         tag = f"extraction ({ext['pages']} pages × {ext['rounds']} rounds)"
         row(f"| {tag} | bare lxml parse, median ms/page | {med['lxml']:.2f} | floor | |")
         row(f"| | parse_article, median ms/page | {med['parse_article']:.2f} | | |")
+        if "parse_article_text" in med:
+            saved = 1 - med["parse_article"] / med["parse_article_text"]
+            row(
+                "| | parse_article after decoding to str (the response.text path), median "
+                f"ms/page | {med['parse_article_text']:.2f} (bytes save {saved:.0%}) | | |"
+            )
         row(f"| | trafilatura bare_extraction, median ms/page | {med['trafilatura']:.2f} | | |")
         r1, r2 = ext["ratio_lxml"], ext["ratio_traf"]
         row(f"| | parse_article / lxml | {r1:.2f}x | <= 1.5x | {_ok(r1 <= 1.5)} |")
@@ -866,13 +881,15 @@ def report(
             "each function runs on each page in turn, order alternating per round; "
             "one warm-up round not counted. Per page (median ms):",
             "",
-            "| page | lxml | parse_article | trafilatura | parse_article / lxml |",
-            "|---|---|---|---|---|",
+            "| page | lxml | parse_article | parse_article from str | trafilatura | "
+            "parse_article / lxml |",
+            "|---|---|---|---|---|---|",
         ]
         pp = ext["per_page"]
         for name in pp["lxml"]:
             a, b, c = pp["lxml"][name], pp["parse_article"][name], pp["trafilatura"][name]
-            lines.append(f"| {name} | {a:.2f} | {b:.2f} | {c:.2f} | {b / a:.2f}x |")
+            t = pp["parse_article_text"][name]
+            lines.append(f"| {name} | {a:.2f} | {b:.2f} | {t:.2f} | {c:.2f} | {b / a:.2f}x |")
         if ext.get("errors"):
             lines += ["", "Errors during warm-up: " + "; ".join(
                 f"{k}: {e}" for k, e in ext["errors"].items())]  # fmt: skip
