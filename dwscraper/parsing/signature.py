@@ -122,8 +122,13 @@ def _agency_spelling(token: str) -> bool:
 
 def merge_agencies(first: list[str], more: list[str]) -> list[str]:
     """first, then those of more not named yet (in any letter case)."""
+    merged = list(first)
     seen = {a.lower() for a in first}
-    return first + [a for a in more if a.lower() not in seen and not seen.add(a.lower())]
+    for agency in more:
+        if agency.lower() not in seen:
+            seen.add(agency.lower())
+            merged.append(agency)
+    return merged
 
 
 def split_signature(blocks: list[str]) -> tuple[list[str], Signature]:
