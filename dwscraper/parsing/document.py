@@ -69,8 +69,10 @@ class Doc:
     html_lang: str | None = None
     html_dir: str | None = None
     ld_json: list[str] = field(default_factory=list)
-    apollo: str | None = None
-    app_state: str | None = None  # window.__APP_STATE__ (DW's graph-api cache, newer pages)
+    # Other scripts, read only when a state is asked for: copying their text (DW's state is
+    # 60-100 KB) cost more than all of the old layout's reading, and most pages never need it.
+    scripts: list[Element] = field(default_factory=list)
+    _states: dict[str, str | None] = field(default_factory=dict, repr=False)
     metas: dict[str, list[str]] = field(default_factory=dict)
     canonical: str | None = None
     articles: list[Element] = field(default_factory=list)
@@ -79,6 +81,25 @@ class Doc:
     rich_texts: list[Element] = field(default_factory=list)
     mains: list[Element] = field(default_factory=list)
     related_topics: Element | None = None
+
+    @property
+    def apollo(self) -> str | None:
+        """window.__APOLLO_STATE__'s script text (DW's full content object, older pages)."""
+        return self._state("__APOLLO_STATE__")
+
+    @property
+    def app_state(self) -> str | None:
+        """window.__APP_STATE__'s script text (DW's graph-api cache, newer pages)."""
+        return self._state("__APP_STATE__")
+
+    def _state(self, name: str) -> str | None:
+        """The first script that assigns `name` near its start (scripts are kept as nodes
+        after the tree is stripped: a held lxml element outlives its removal)."""
+        if name not in self._states:
+            self._states[name] = next(
+                (b for b in (n.text or "" for n in self.scripts) if name in b[:200]), None
+            )
+        return self._states[name]
 
     def meta(self, *names: str) -> str | None:
         """First non-empty value of the first meta name/property that has one."""
@@ -246,13 +267,10 @@ def parse(data: str | bytes, encoding: str | None = None) -> Doc:
                     else:
                         metas[key] = [value]
         elif tag == "script":
-            body = node.text or ""
             if node.get("type") == "application/ld+json":
-                doc.ld_json.append(body)
-            elif doc.apollo is None and "__APOLLO_STATE__" in body[:200]:
-                doc.apollo = body
-            elif doc.app_state is None and "__APP_STATE__" in body[:200]:
-                doc.app_state = body
+                doc.ld_json.append(node.text or "")
+            else:
+                doc.scripts.append(node)
         elif tag == "link":
             if doc.canonical is None and node.get("href") and _is_canonical(node):
                 doc.canonical = node.get("href").strip()
@@ -299,12 +317,17 @@ def _rich_texts(doc: Doc, article: Element) -> None:
 
 
 def _old_layout_divs(doc: Doc, root: Element) -> None:
+    """div.longText and div#bodyContent. Every div of the page passes here: one attribute
+    read per div (two until #bodyContent, early in the page), no call, no rich-text test."""
+    long_texts = doc.long_texts
+    body = None
     for node in root.iter("div"):
-        kind = _div_kind(node)
-        if kind == "long":
-            doc.long_texts.append(node)
-        elif kind is None and doc.body_content is None and node.get("id") == "bodyContent":
-            doc.body_content = node
+        cls = node.get("class")
+        if cls and "longText" in cls and _div_kind(node) == "long":
+            long_texts.append(node)
+        elif body is None and node.get("id") == "bodyContent" and _div_kind(node) is None:
+            body = node
+    doc.body_content = body
 
 
 def _is_canonical(node: Element) -> bool:

@@ -379,11 +379,21 @@ def join_blocks(blocks: list[str]) -> str | None:
     return "\n\n".join(out) if out else None
 
 
+def _no_cjk(text: str) -> bool:
+    """True when text has no CJK char. Text that fits Latin-1 (English, German, French...)
+    is told in one C call; only other scripts pay for the regex scan."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return not _CJK_RE.search(text)
+    return True
+
+
 def word_count(text: str | None) -> int:
     """Words for spaced scripts, characters for CJK (which does not separate words)."""
     if not text:
         return 0
-    if text.isascii() or not _CJK_RE.search(text):
+    if _no_cjk(text):
         return len(text.split())
     cjk = len(_CJK_RE.findall(text))
     if cjk:
@@ -399,7 +409,7 @@ def block_word_count(text: str | None) -> int:
     """
     if not text:
         return 0
-    if text.isascii() or not _CJK_RE.search(text):
+    if _no_cjk(text):
         return text.count(" ") + text.count("\n\n") + 1
     return word_count(text)
 
