@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dwscraper import normalize
 from dwscraper.parsing import parse_article
 from dwscraper.parsing.metadata import strip_title_suffix
 from dwscraper.parsing.signature import parse_signature
@@ -346,6 +347,20 @@ def test_word_count_counts_cjk_characters():
     assert word_count("two words") == 2
     assert word_count("柏林开设") == 4
     assert word_count(None) == 0
+
+
+# Markup whitespace, every other Unicode space, zero-width and format chars, combining marks
+# and their precomposed forms, Latin-1 and beyond: where the fast paths could differ.
+_TRICKY = " \n\t\r\xa0\u200b\u2009\u3000\x85\x1c\u2028\u1680\u202f\ufeff\u200c\xad\x00\x7f"
+_TRICKY += "ab\xe4\xdf\xc5e\u0301\u0308\u0300\u212b\u0410\u4e00"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=_TRICKY, max_size=16) | st.text(max_size=30))
+def test_clean_line_fast_path_equals_normalize_clean_line(value: str):
+    # text.clean_line skips str.split and the NFC check where it can; the record must not
+    # depend on that: same result as the reference normalize.clean_line, always.
+    assert clean_line(value) == normalize.clean_line(value)
 
 
 @settings(max_examples=300, deadline=None)

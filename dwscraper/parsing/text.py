@@ -71,15 +71,41 @@ CLUTTER_LINE_RE = re.compile(
 
 
 def clean_line(value: str | None) -> str | None:
-    """normalize.clean_line, fast path: same result (NFC, one space, no zero-width space)."""
+    """normalize.clean_line, fast path: same result (NFC, one space, no zero-width space).
+
+    Every block of every page passes here, so the common cases avoid str.split (one object
+    per word): the usual markup whitespace (newlines, tabs, NBSP, runs of spaces) is folded
+    by C-level replaces, and Latin-1 text is NFC by construction (no combining marks).
+    """
     if value is None:
         return None
     if "\u200b" in value:
         value = value.replace("\u200b", "")
-    value = " ".join(value.split())
-    if not value.isascii() and not unicodedata.is_normalized("NFC", value):
+    for space in "\n\t\r\xa0":
+        if space in value:
+            value = value.replace(space, " ")
+    if value.isprintable():
+        # Printable: no whitespace is left but " " (every other one is a Unicode
+        # separator or control char, never printable), so folding runs of " " and
+        # stripping is exactly " ".join(value.split()).
+        while "  " in value:
+            value = value.replace("  ", " ")
+        value = value.strip()
+    else:
+        value = " ".join(value.split())
+    if not _is_nfc(value):
         value = " ".join(unicodedata.normalize("NFC", value).split())
     return value or None
+
+
+def _is_nfc(value: str) -> bool:
+    if value.isascii():
+        return True
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return unicodedata.is_normalized("NFC", value)
+    return True  # U+0000-U+00FF holds no combining mark: Latin-1 text is NFC as it is
 
 
 def raw_text(el: Element) -> str:
