@@ -63,11 +63,13 @@ def ordered(record: dict[str, Any]) -> dict[str, Any]:
     return base
 
 
+# json.dumps(..., ensure_ascii=False, sort_keys=True), built once instead of per record.
+_HASH_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
+
 def content_hash(record: dict[str, Any]) -> str:
     """sha256 over the reader-visible content, stable across runs and key order."""
-    payload = json.dumps(
-        {k: record.get(k) for k in HASHED_FIELDS}, ensure_ascii=False, sort_keys=True
-    )
+    payload = _HASH_JSON.encode({k: record.get(k) for k in HASHED_FIELDS})
     return "sha256:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

@@ -59,6 +59,7 @@ def _links(li: Element) -> list[Element]:
 # A dd.mm.yyyy value (any script's digits: \d is Unicode-aware).
 _DATE_RE = re.compile(r"\b(\d{1,2})[./-](\d{1,2})[./-](\d{4})\b")
 _PERMALINK_RE = re.compile(r"https?://p\.dw\.com/p/[A-Za-z0-9_-]+")
+_TOPIC_HREF_RE = re.compile(r"/t-\d+")
 _CREDIT_RE = re.compile(r"^(?P<caption>.*?)\s*\((?P<credit>[^()]{2,120})\)\s*$", re.S)
 _BRACKETS_RE = re.compile(r"\s*[(（\[][^()（）\[\]]*[)）\]]")
 _NAME_SPLIT_RE = re.compile(r"\s*(?:,|;|\||/|&|\s(?:und|and|et|y|e|и|i|ve|dan|na)\s)\s*")
@@ -148,7 +149,7 @@ def _read_small_list(page: OldPage, ul: Element) -> None:
         if _PERMALINK_RE.search(value) or label == "permalink":
             m = _PERMALINK_RE.search(value)
             page.short_url = page.short_url or (m.group(0) if m else None)
-        elif any(re.search(r"/t-\d+", h) for h in hrefs):
+        elif any(_TOPIC_HREF_RE.search(h) for h in hrefs):
             if not page.related_topics:
                 page.related_topics = [t for t in (clean_line(raw_text(a)) for a in links) if t]
         elif any("/search" in h for h in hrefs):

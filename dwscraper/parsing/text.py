@@ -316,10 +316,12 @@ def container_blocks(container: Element, depth: int = 0) -> list[str]:
     run: list[str] = []
 
     def flush() -> None:
-        line = clean_line("".join(run))
+        joined = "".join(run)
         run.clear()
-        if line and not is_clutter_line(line):
-            out.append(line)
+        if joined and not joined.isspace():  # mostly the markup's newlines between blocks
+            line = clean_line(joined)
+            if line and not is_clutter_line(line):
+                out.append(line)
 
     run.append(container.text or "")
     previous_br = False
