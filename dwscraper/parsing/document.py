@@ -256,7 +256,8 @@ def parse(data: str | bytes, encoding: str | None = None) -> Doc:
             get = node.get
             # Some saved pages carry value= instead of content= (re-serialized by tools).
             key = get("property") or get("name") or get("itemprop")
-            if key:
+            # fb:app_id/fb:pages: 80+ per DW page, read by nothing here.
+            if key and not key.startswith("fb:"):
                 value = get("content")
                 if value is None:
                     value = get("value")

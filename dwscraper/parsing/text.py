@@ -16,6 +16,8 @@ import lxml.etree as etree
 from dwscraper.parsing.document import Element
 
 PROSE_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "pre"})
+# Prose blocks that are one line of their own text (lists are per item, quotes may embed).
+_PLAIN_BLOCKS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "pre"})
 # Elements inside a prose block that are never prose (captions, credits, ads, embeds).
 _NON_PROSE_TAGS = frozenset(
     {"figure", "figcaption", "button", "input", "select", "textarea", "form"}
@@ -79,15 +81,19 @@ def clean_line(value: str | None) -> str | None:
     """
     if value is None:
         return None
-    if "\u200b" in value:
-        value = value.replace("\u200b", "")
-    for space in "\n\t\r\xa0":
-        if space in value:
-            value = value.replace(space, " ")
-    if value.isprintable():
-        # Printable: no whitespace is left but " " (every other one is a Unicode
-        # separator or control char, never printable), so folding runs of " " and
-        # stripping is exactly " ".join(value.split()).
+    # Printable means no zero-width space and no whitespace but " " (every other one is a
+    # Unicode separator or control char, never printable): a clean value skips the replaces.
+    printable = value.isprintable()
+    if not printable:
+        if "\u200b" in value:
+            value = value.replace("\u200b", "")
+        for space in "\n\t\r\xa0":
+            if space in value:
+                value = value.replace(space, " ")
+        printable = value.isprintable()
+    if printable:
+        # Only " " is left to fold: runs of it folded and the ends stripped is exactly
+        # " ".join(value.split()).
         while "  " in value:
             value = value.replace("  ", " ")
         value = value.strip()
@@ -326,7 +332,9 @@ def container_blocks(container: Element, depth: int = 0) -> list[str]:
     run.append(container.text or "")
     previous_br = False
     for child in container.iterchildren():
-        tag = child.tag if isinstance(child.tag, str) else ""
+        tag = child.tag
+        if not isinstance(tag, str):
+            tag = ""
         if tag == "br":
             if previous_br:
                 flush()
@@ -343,7 +351,17 @@ def container_blocks(container: Element, depth: int = 0) -> list[str]:
                 run.append(raw_text(child))
         elif tag in PROSE_TAGS:
             flush()
-            if not _is_embed_block(child):
+            if tag in _PLAIN_BLOCKS and not len(child):
+                # A paragraph or heading of bare text (most of a body): block_lines' result
+                # without its walks (no children: nothing to drop, no links, no <br>s).
+                text = clean_line(child.text)
+                if (
+                    text
+                    and not (tag == "p" and _is_read_more_line(text))
+                    and not is_clutter_line(text)
+                ):
+                    out.append(text)
+            elif not _is_embed_block(child):
                 out.extend(block_lines(child))
         elif tag in _WRAPPERS and depth < _MAX_DEPTH and not _is_embed_container(child):
             flush()
