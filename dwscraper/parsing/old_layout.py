@@ -142,10 +142,10 @@ def day_from(value: str) -> tuple[str | None, str | None]:
 def _read_small_list(page: OldPage, ul: Element) -> None:
     for li in ul.iterchildren("li"):
         label, value = _label(li)
-        links = _links(li)
-        hrefs = [h for h in (a.get("href") for a in links) if h is not None]
         if not value:
             continue
+        links = _links(li)
+        hrefs = [h for h in (a.get("href") for a in links) if h is not None]
         if _PERMALINK_RE.search(value) or label == "permalink":
             m = _PERMALINK_RE.search(value)
             page.short_url = page.short_url or (m.group(0) if m else None)
@@ -168,7 +168,10 @@ def _read_small_list(page: OldPage, ul: Element) -> None:
 
 
 def _image(page: OldPage, col3: Element) -> None:
-    for box in _with_class(col3, "div", "picBox"):
+    # The first div.picBox holding an image, found without listing every div of the column.
+    for box in col3.iter("div"):
+        if box is col3 or not has_class(box, "picBox"):
+            continue
         img = next(box.iter("img"), None)
         if img is None:
             continue

@@ -56,6 +56,10 @@ def parse_signature(line: str | None) -> Signature | None:
     """Editors and agencies when `line` is a signature or credit line, else None."""
     if not line:
         return None
+    if len(line) - line.count(" ") > 160 and line.isprintable():
+        # Too long whatever its spacing (only " " can fold): a paragraph, not a credit. Every
+        # body's last block is tried, and splitting a paragraph into words costs.
+        return None
     line = " ".join(line.split())
     if not line or len(line) > 160:
         return None
