@@ -75,29 +75,20 @@ CLUTTER_LINE_RE = re.compile(
 def clean_line(value: str | None) -> str | None:
     """normalize.clean_line, fast path: same result (NFC, one space, no zero-width space).
 
-    Every block of every page passes here, so the common cases avoid str.split (one object
-    per word): the usual markup whitespace (newlines, tabs, NBSP, runs of spaces) is folded
-    by C-level replaces, and Latin-1 text is NFC by construction (no combining marks).
+    Every block of every page passes here. A value that is already one clean line only
+    needs its ends stripped (no list of words); markup text (newlines and indentation runs
+    between the words) is split and joined once; Latin-1 text skips the NFC scan.
     """
     if value is None:
         return None
     # Printable means no zero-width space and no whitespace but " " (every other one is a
-    # Unicode separator or control char, never printable): a clean value skips the replaces.
-    printable = value.isprintable()
-    if not printable:
+    # Unicode separator or control char, never printable): with no "  " either, stripping
+    # the ends is all that " ".join(value.split()) would do.
+    if value.isprintable():
+        value = " ".join(value.split()) if "  " in value else value.strip()
+    else:
         if "\u200b" in value:
             value = value.replace("\u200b", "")
-        for space in "\n\t\r\xa0":
-            if space in value:
-                value = value.replace(space, " ")
-        printable = value.isprintable()
-    if printable:
-        # Only " " is left to fold: runs of it folded and the ends stripped is exactly
-        # " ".join(value.split()).
-        while "  " in value:
-            value = value.replace("  ", " ")
-        value = value.strip()
-    else:
         value = " ".join(value.split())
     if not _is_nfc(value):
         value = " ".join(unicodedata.normalize("NFC", value).split())
