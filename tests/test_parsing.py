@@ -613,3 +613,40 @@ def test_unrecognized_markup_reads_the_body_from_the_page_state():
         and rec["title"] == "Bakers in Leipzig revive a medieval rye loaf"
     )
     assert rec["agencies"] == ["dpa", "epd"] and rec["image"]["credit"] == "Ina Beispiel/DW"
+
+
+def test_page_state_scripts_are_read_after_the_strip_first_marker_wins():
+    # Doc keeps the scripts (the tree loses them to the strip) and reads them on first use:
+    # the first script assigning __APOLLO_STATE__ is apollo, the first *other* one assigning
+    # __APP_STATE__ is app_state (a script assigning both is apollo only).
+    from dwscraper.parsing.document import parse
+
+    both = "<script>window.__APOLLO_STATE__={};window.__APP_STATE__={'a':1}</script>"
+    app = "<script>window.__APP_STATE__={'b':2}</script>"
+    late = "<script>window.__APOLLO_STATE__={'c':3}</script>"
+    doc = parse(f"<html><head>{both}{app}{late}</head><body><p>x</p></body></html>")
+    assert next(doc.root.iter("script"), None) is None  # stripped from the tree
+    assert doc.apollo is not None and "'a':1" in doc.apollo
+    assert doc.app_state is not None and "'b':2" in doc.app_state
+    assert doc.apollo is doc.apollo  # read once
+    assert parse("<html><body><script>var x=1</script><p>x</p></body></html>").apollo is None
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "<p>Hello world <figure>cap</figure>\x0c tail</p>",  # tail after a dropped figure
+        "<p><figure>cap</figure>\x01Hello \x0bworld tail</p>",  # a first child's tail
+        "<p>Hello world<br>\x0c tail</p>",  # a <br> spaced out
+    ],
+)
+def test_control_characters_next_to_dropped_markup_keep_the_text(fragment: str):
+    # libxml2 keeps a form feed or a stray control byte in text; lxml refuses to store one,
+    # so moving such a tail used to raise and cost the record its whole text.
+    html = (
+        '<html><body><article><header><h1>T</h1></header><div class="rich-text">'
+        f"{fragment}<p>Second paragraph.</p></div></article></body></html>"
+    )
+    rec = parse_article(html, "https://www.dw.com/en/x/a-123")
+    assert rec["text"] == "Hello world tail\n\nSecond paragraph."
+    assert "_skip_reason" not in rec

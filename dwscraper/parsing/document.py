@@ -72,7 +72,7 @@ class Doc:
     # Other scripts, read only when a state is asked for: copying their text (DW's state is
     # 60-100 KB) cost more than all of the old layout's reading, and most pages never need it.
     scripts: list[Element] = field(default_factory=list)
-    _states: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _states: tuple[str | None, str | None] | None = field(default=None, repr=False)
     metas: dict[str, list[str]] = field(default_factory=dict)
     canonical: str | None = None
     articles: list[Element] = field(default_factory=list)
@@ -85,21 +85,27 @@ class Doc:
     @property
     def apollo(self) -> str | None:
         """window.__APOLLO_STATE__'s script text (DW's full content object, older pages)."""
-        return self._state("__APOLLO_STATE__")
+        return self._scan_states()[0]
 
     @property
     def app_state(self) -> str | None:
         """window.__APP_STATE__'s script text (DW's graph-api cache, newer pages)."""
-        return self._state("__APP_STATE__")
+        return self._scan_states()[1]
 
-    def _state(self, name: str) -> str | None:
-        """The first script that assigns `name` near its start (scripts are kept as nodes
-        after the tree is stripped: a held lxml element outlives its removal)."""
-        if name not in self._states:
-            self._states[name] = next(
-                (b for b in (n.text or "" for n in self.scripts) if name in b[:200]), None
-            )
-        return self._states[name]
+    def _scan_states(self) -> tuple[str | None, str | None]:
+        """(apollo, app_state), read on first use from the held scripts (a held lxml element
+        outlives its removal from the tree): the first script that assigns __APOLLO_STATE__
+        near its start, and the first other one that assigns __APP_STATE__."""
+        if self._states is None:
+            apollo = app = None
+            for node in self.scripts:
+                body = node.text or ""
+                if apollo is None and "__APOLLO_STATE__" in body[:200]:
+                    apollo = body
+                elif app is None and "__APP_STATE__" in body[:200]:
+                    app = body
+            self._states = (apollo, app)
+        return self._states
 
     def meta(self, *names: str) -> str | None:
         """First non-empty value of the first meta name/property that has one."""

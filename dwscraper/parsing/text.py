@@ -114,6 +114,24 @@ def raw_text(el: Element) -> str:
     return etree.tostring(el, method="text", encoding="unicode", with_tail=False)
 
 
+# What lxml refuses to store as text (libxml2 keeps it when it parses: a form feed, a stray
+# control byte): whitespace controls become a space, the rest go.
+_NOT_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _xml_safe(value: str) -> str:
+    return _NOT_XML_RE.sub(lambda m: " " if m.group().isspace() else "", value)
+
+
+def _set_tail(el: Element, value: str) -> None:
+    """el.tail = value, even when the page's text holds characters lxml will not store
+    (setting them raises, which would cost the whole record its text)."""
+    try:
+        el.tail = value
+    except ValueError:
+        el.tail = _xml_safe(value)
+
+
 def drop(el: Element) -> None:
     """Remove an element but keep its tail text in place."""
     parent = el.getparent()
@@ -123,9 +141,13 @@ def drop(el: Element) -> None:
     if tail:
         prev = el.getprevious()
         if prev is not None:
-            prev.tail = (prev.tail or "") + tail
+            _set_tail(prev, (prev.tail or "") + tail)
         else:
-            parent.text = (parent.text or "") + tail
+            joined = (parent.text or "") + tail
+            try:
+                parent.text = joined
+            except ValueError:
+                parent.text = _xml_safe(joined)
     parent.remove(el)
 
 
@@ -165,7 +187,7 @@ def _drop_non_prose(el: Element) -> list[Element]:
             links.append(sub)
         elif tag == "br":
             # A line break separates words even where the markup has no space.
-            sub.tail = " " + (sub.tail or "")
+            _set_tail(sub, " " + (sub.tail or ""))
             continue
         elif tag in _NON_PROSE_TAGS:
             bad.append(sub)
