@@ -195,6 +195,9 @@ def check(record: Any) -> None:
     assert isinstance(record, dict)
     missing = [k for k in FIELDS if k not in record]
     assert not missing, missing
+    # parse_article turns an exception inside a reader into this (the run goes on), but
+    # each one is a bug that cost a page its fields: none may happen.
+    assert record.get("_skip_reason") != "extraction_error", record.get("url")
     text = record["text"]
     assert text is None or (isinstance(text, str) and text.strip())
     if text:
