@@ -63,6 +63,8 @@ HOSTILE_SNIPPETS = (
     "<p><b><i><u>" * 200,
     "<table><tr><td>" * 100,
     "\x00\x01\x02\x0b\x0c\x1b",
+    # Control chars in a tail the readers move (after a dropped figure, a spaced-out <br>).
+    "<figure>x</figure>\x0c\x01 t<br>\x0b",
     "\ufeff",
     "&#0; &#xD800; &#x110000; &#99999999999; &lol; &amp",
     "<![CDATA[ x ]]>",
