@@ -325,7 +325,8 @@ def _rich_texts(doc: Doc, article: Element) -> None:
 
 def _old_layout_divs(doc: Doc, root: Element) -> None:
     """div.longText and div#bodyContent. Every div of the page passes here: one attribute
-    read per div (two until #bodyContent, early in the page), no call, no rich-text test."""
+    read per div (two until #bodyContent, early in the page); _div_kind only for the few
+    that may be one."""
     long_texts = doc.long_texts
     body = None
     for node in root.iter("div"):

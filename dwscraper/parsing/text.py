@@ -95,14 +95,20 @@ def clean_line(value: str | None) -> str | None:
     return value or None
 
 
-def _is_nfc(value: str) -> bool:
-    if value.isascii():
+def _is_latin1(text: str) -> bool:
+    """Every char in U+0000-U+00FF (English, German, French... text): one C call."""
+    if text.isascii():
         return True
     try:
-        value.encode("latin-1")
+        text.encode("latin-1")
     except UnicodeEncodeError:
-        return unicodedata.is_normalized("NFC", value)
-    return True  # U+0000-U+00FF holds no combining mark: Latin-1 text is NFC as it is
+        return False
+    return True
+
+
+def _is_nfc(value: str) -> bool:
+    # U+0000-U+00FF holds no combining mark: Latin-1 text is NFC as it is.
+    return _is_latin1(value) or unicodedata.is_normalized("NFC", value)
 
 
 def raw_text(el: Element) -> str:
@@ -123,13 +129,13 @@ def _xml_safe(value: str) -> str:
     return _NOT_XML_RE.sub(lambda m: " " if m.group().isspace() else "", value)
 
 
-def _set_tail(el: Element, value: str) -> None:
-    """el.tail = value, even when the page's text holds characters lxml will not store
-    (setting them raises, which would cost the whole record its text)."""
+def _store(el: Element, field: str, value: str) -> None:
+    """el.text / el.tail = value, even when the page's text holds characters lxml will not
+    store (setting them raises, which would cost the whole record its text)."""
     try:
-        el.tail = value
+        setattr(el, field, value)
     except ValueError:
-        el.tail = _xml_safe(value)
+        setattr(el, field, _xml_safe(value))
 
 
 def drop(el: Element) -> None:
@@ -141,13 +147,9 @@ def drop(el: Element) -> None:
     if tail:
         prev = el.getprevious()
         if prev is not None:
-            _set_tail(prev, (prev.tail or "") + tail)
+            _store(prev, "tail", (prev.tail or "") + tail)
         else:
-            joined = (parent.text or "") + tail
-            try:
-                parent.text = joined
-            except ValueError:
-                parent.text = _xml_safe(joined)
+            _store(parent, "text", (parent.text or "") + tail)
     parent.remove(el)
 
 
@@ -187,7 +189,7 @@ def _drop_non_prose(el: Element) -> list[Element]:
             links.append(sub)
         elif tag == "br":
             # A line break separates words even where the markup has no space.
-            _set_tail(sub, " " + (sub.tail or ""))
+            _store(sub, "tail", " " + (sub.tail or ""))
             continue
         elif tag in _NON_PROSE_TAGS:
             bad.append(sub)
@@ -439,13 +441,8 @@ def join_blocks(blocks: list[str]) -> str | None:
 
 
 def _no_cjk(text: str) -> bool:
-    """True when text has no CJK char. Text that fits Latin-1 (English, German, French...)
-    is told in one C call; only other scripts pay for the regex scan."""
-    try:
-        text.encode("latin-1")
-    except UnicodeEncodeError:
-        return not _CJK_RE.search(text)
-    return True
+    """True when text has no CJK char; only text beyond Latin-1 pays for the regex scan."""
+    return _is_latin1(text) or not _CJK_RE.search(text)
 
 
 def word_count(text: str | None) -> int:
