@@ -146,12 +146,19 @@ def _declared_charset(head: bytes) -> bytes | None:
     return None
 
 
+def _bom(data: bytes) -> tuple[bytes, str] | None:
+    """(BOM, its encoding) when data starts with one (UTF-32 tested before UTF-16)."""
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            return bom, enc
+    return None
+
+
 def sniff_encoding(data: bytes) -> str:
     """The encoding to read `data` with: BOM, then the declared charset, then UTF-8 if it
     decodes, else cp1252 (what browsers assume for legacy Western pages)."""
-    for bom, enc in _BOMS:
-        if data.startswith(bom):
-            return enc
+    if bom := _bom(data):
+        return bom[1]
     raw = _declared_charset(data[:_SNIFF_BYTES])
     declared = _normalize_encoding(raw.decode("ascii", "replace")) if raw else None
     # A page that says "utf-16" in an ASCII-compatible prolog is lying; ignore that.
@@ -167,9 +174,8 @@ def sniff_encoding(data: bytes) -> str:
 def encoding_for(data: bytes, declared: str | None = None) -> str:
     """The encoding to read `data` with, in a browser's order: BOM, then the charset the
     transport declared (HTTP Content-Type, as Scrapy resolved it), then sniff_encoding."""
-    for bom, enc in _BOMS:
-        if data.startswith(bom):
-            return enc
+    if bom := _bom(data):
+        return bom[1]
     if declared:
         enc = _normalize_encoding(declared)
         if enc:
@@ -182,10 +188,9 @@ def decode(data: str | bytes, encoding: str | None = None) -> str:
     if isinstance(data, str):
         return data[1:] if data.startswith("\ufeff") else data
     enc = encoding_for(data, encoding)
-    for bom, bom_enc in _BOMS:
-        if bom_enc == enc and data.startswith(bom):
-            data = data[len(bom) :]
-            break
+    bom = _bom(data)
+    if bom and bom[1] == enc:
+        data = data[len(bom[0]) :]
     return data.decode(enc, errors="replace")
 
 

@@ -9,6 +9,7 @@ topic links, /search keyword links) and by label only where the value cannot tel
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -100,9 +101,10 @@ class OldPage:
     credited: list[str] = field(default_factory=list)  # agencies beside the author's name
 
 
-def _with_class(scope: Element, tag: str, token: str) -> list[Element]:
-    """Descendants <tag> of scope whose class has `token` (a walk, cheaper than XPath)."""
-    return [el for el in scope.iter(tag) if el is not scope and has_class(el, token)]
+def _with_class(scope: Element, tag: str, token: str) -> Iterator[Element]:
+    """Descendants <tag> of scope whose class has `token`, in page order (a walk, cheaper
+    than XPath; lazy, so a caller that stops at the first fit walks no further)."""
+    return (el for el in scope.iter(tag) if el is not scope and has_class(el, token))
 
 
 def recognize(doc_body: Element | None, long_texts: list) -> bool:
@@ -168,10 +170,7 @@ def _read_small_list(page: OldPage, ul: Element) -> None:
 
 
 def _image(page: OldPage, col3: Element) -> None:
-    # The first div.picBox holding an image, found without listing every div of the column.
-    for box in col3.iter("div"):
-        if box is col3 or not has_class(box, "picBox"):
-            continue
+    for box in _with_class(col3, "div", "picBox"):
         img = next(box.iter("img"), None)
         if img is None:
             continue
