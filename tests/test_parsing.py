@@ -650,3 +650,19 @@ def test_control_characters_next_to_dropped_markup_keep_the_text(fragment: str):
     rec = parse_article(html, "https://www.dw.com/en/x/a-123")
     assert rec["text"] == "Hello world tail\n\nSecond paragraph."
     assert "_skip_reason" not in rec
+
+
+def test_old_layout_video_page_with_the_head_in_a_group():
+    # Old video/audio pages nest the kicker, h1 and intro one div deeper
+    # (div.col3 > div.group) and keep the smallList in a column beside it.
+    page = (ROOT / "tests" / "fixtures" / "pages" / "old_de_video.html").read_bytes()
+    rec = parse_article(page, "https://www.dw.com/de/wattenmeer-im-wandel/av-49120002")
+    assert rec["extractor"] == "dw-old" and rec["page_type"] == "video"
+    assert rec["text"].startswith("Steigende Temperaturen") and rec["teaser"] is None
+    assert "Cookies" not in rec["text"] and "Facebook" not in rec["text"]
+    assert rec["section"] == "Natur und Umwelt" and rec["published"] == "2019-06-12"
+    assert rec["short_url"] == "https://p.dw.com/p/3KwZq"
+    # Given its short link as URL, the record takes the page's canonical address.
+    short = parse_article(page, "https://p.dw.com/p/3KwZq")
+    assert short["url"] == rec["url"] and short["id"] == "av-49120002"
+    assert short["language"] == "de"

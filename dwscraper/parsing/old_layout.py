@@ -41,12 +41,28 @@ def _child_with_class(parent: Element, tag: str, token: str) -> Element | None:
     return None
 
 
-def _col3(body: Element) -> Element | None:
-    """./div[class token col3][h1]"""
+def _head(body: Element) -> tuple[Element, Element] | None:
+    """(column, head): the div.col3 of div#bodyContent that holds the h1, and the block whose
+    children are the h4.artikel kicker, h1 and p.intro: the column itself on article pages,
+    a div inside it on video and audio pages (div.col3 > div.group > h1)."""
     for el in body.iterchildren("div"):
-        if has_class(el, "col3") and _has_child(el, "h1"):
-            return el
+        if has_class(el, "col3"):
+            if _has_child(el, "h1"):
+                return el, el
+            for sub in el.iterchildren("div"):
+                if _has_child(sub, "h1"):
+                    return el, sub
     return None
+
+
+def _scope(head: Element) -> Element:
+    """Where the ul.smallLists are: div#bodyContent (on video pages they sit in a column
+    beside the head's), else the parent of the head."""
+    for anc in head.iterancestors("div"):
+        if anc.get("id") == "bodyContent":
+            return anc
+    parent = head.getparent()
+    return parent if parent is not None else head
 
 
 def _has_child(el: Element, tag: str) -> bool:
@@ -111,7 +127,7 @@ def recognize(doc_body: Element | None, long_texts: list) -> bool:
     """Old layout: a div.longText, or div#bodyContent with a col3 holding the h1."""
     if long_texts:
         return True
-    return doc_body is not None and _col3(doc_body) is not None
+    return doc_body is not None and _head(doc_body) is not None
 
 
 def _label(li: Element) -> tuple[str, str]:
@@ -203,22 +219,24 @@ def _author_line(line: str) -> list[str] | None:
 def read(body: Element | None, long_texts: list) -> OldPage:
     """Read the old layout (the caller has checked recognize())."""
     page = OldPage()
-    col3 = None
-    if body is not None:
-        col3 = _col3(body)
-    if col3 is None and long_texts:
-        col3 = long_texts[0].getparent()
-        while col3 is not None and col3.tag != "body" and not _has_child(col3, "h1"):
-            col3 = col3.getparent()
-    if col3 is not None:
-        kicker = _child_with_class(col3, "h4", "artikel")
+    found = _head(body) if body is not None else None
+    if found is None and long_texts:
+        head = long_texts[0].getparent()
+        while head is not None and head.tag != "body" and not _has_child(head, "h1"):
+            head = head.getparent()
+        if head is not None:
+            parent = head.getparent()
+            column = parent if parent is not None and has_class(parent, "col3") else head
+            found = column, head
+    if found is not None:
+        col3, head = found
+        kicker = _child_with_class(head, "h4", "artikel")
         page.kicker = element_text(kicker) if kicker is not None else None
-        h1 = next(col3.iterchildren("h1"), None)
+        h1 = next(head.iterchildren("h1"), None)
         page.title = element_text(h1) if h1 is not None else None
-        intro = _child_with_class(col3, "p", "intro")
+        intro = _child_with_class(head, "p", "intro")
         page.intro = element_text(intro) if intro is not None else None
-        scope = col3.getparent() if col3.getparent() is not None else col3
-        for ul in _with_class(scope, "ul", "smallList"):
+        for ul in _with_class(_scope(head), "ul", "smallList"):
             _read_small_list(page, ul)
             # DW prints the list twice (article foot, right column): one full copy is enough.
             if page.date and page.short_url and page.keywords:
