@@ -235,6 +235,14 @@ def test_title_suffix(title, expected):
         ("EL/ers (EFE, AFP)", ["EL", "ers"], ["EFE", "AFP"]),
         ("DZ/RR (dpa, rtr)", ["DZ", "RR"], ["dpa", "rtr"]),
         ("（法新社、路透社）", [], ["法新社", "路透社"]),
+        # Editors' credit lines in other editions (a label, a colon, names).
+        ("Edition : M-A. Exemple", ["M-A. Exemple"], []),
+        ("Rédaction : Anne Modèle", ["Anne Modèle"], []),
+        ("Redakteurin: Anna Muster", ["Anna Muster"], []),
+        ("Редактор: Иван Петров", ["Иван Петров"], []),
+        ("责编：王小明", ["王小明"], []),
+        ("تحرير: أحمد حسن", ["أحمد حسن"], []),
+        ("Mhariri: Iddi Mfano", ["Iddi Mfano"], []),
     ],
 )
 def test_signature_lines(line, editors, agencies):
@@ -255,6 +263,10 @@ def test_signature_lines(line, editors, agencies):
         "ok",
         "USA (dpa)",
         "Ja/Nein (Umfrage)",
+        # The localized labels are everyday words: a sentence after one is prose.
+        "Édition : la crise continue",
+        "Edition spéciale du journal du soir",
+        "Redaktion und Verlag danken allen Lesern.",
     ],
 )
 def test_prose_is_not_a_signature(line):

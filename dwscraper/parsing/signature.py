@@ -25,6 +25,17 @@ _EDITED_BY_RE = re.compile(
     r"edição|редактор|редакция)\s*:?\s+(?P<names>.{2,120})$",
     re.I,
 )
+# The same credit in DW's other editions ("Edition : M-A. Name" closes a French item, "责编：X"
+# a Chinese one). These labels are ordinary words too, so only "label: names" counts here.
+_EDITED_BY_LOCAL_RE = re.compile(
+    r"^(?:[ée]dition|r[ée]daction|relecture|editado\s+por|redacci[óo]n|edi[cç][ãa]o|"
+    r"reda[cç][ãa]o|revis[ãa]o|redakteur(?:in)?|redakcja|redaktor(?:ka)?|redactor|redactare|"
+    r"redaktoi|redaktimi|urednik|urednica|urednik/ca|edit[öo]r|d[üu]zenleme|penyunting|"
+    r"mhariri|edita|редактори?|редакція|редагування|уредник|уредничка|επιμέλεια|تحرير|"
+    r"مراجعة|ویراستار|ویرایش|تحریریه|ادارت|संपादन|संपादक|সম্পাদনা|责编|責編|编辑|編輯|አርታኢ)"
+    r"\s*[:：]\s*(?P<names>.{2,120})$",
+    re.I,
+)
 _SENTENCE_END_RE = re.compile(r"[.!?…]\s*$")
 # Agencies DW credits; a lone initial ("ab (dpa)") must name one of them, or "mehr (siehe
 # oben)" would pass for a signature.
@@ -87,9 +98,17 @@ def parse_signature(line: str | None) -> Signature | None:
         if "/" not in initials and editors and not known:
             return None
         return Signature(editors=editors, agencies=agencies)
+    local = False
     m = _EDITED_BY_RE.match(line)
+    if m is None:
+        m = _EDITED_BY_LOCAL_RE.match(line)
+        local = True
     if m and not _SENTENCE_END_RE.search(m.group("names")):
         names = [n for n in _tokens(m.group("names")) if n]
+        # After a label that is also an everyday word, names start with a capital (scripts
+        # without case pass): "Édition : la crise continue" is a sentence.
+        if local and any(n[0].islower() for n in names):
+            return None
         if names and all(len(n.split()) <= 4 for n in names):
             return Signature(editors=names)
     return None
