@@ -31,6 +31,9 @@ LOG_FORMATTER = "dwscraper.extensions.LogFormatter"  # Scrapy's; per-page DEBUG 
 COMMANDS_MODULE = "dwscraper.commands"  # `crawl` with the run lock and meaningful exit codes
 EXTENSIONS = {
     "dwscraper.extensions.RunStateExtension": 0,
+    # robots.txt Crawl-delay (dwscraper/crawl_delay.py); after AutoThrottle (0), whose slot
+    # delay tuning it must follow.
+    "dwscraper.crawl_delay.RobotsCrawlDelay": 500,
     # Scrapy 2.19's remote-control HTTP server (runs Python sent to it): not wanted in an
     # unattended cron run, and not loading it (aiohttp) saves ~0.3 s per run.
     "scrapy.extensions.remote_control.RemoteControl": None,
@@ -47,6 +50,7 @@ def user_agent(contact_url: str) -> str:
 
 USER_AGENT = user_agent(DW_CONTACT_URL)
 ROBOTSTXT_OBEY = True
+DW_ROBOTS_CRAWL_DELAY_MAX = 60.0  # seconds: a larger robots.txt Crawl-delay is capped here
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 # Scrapy starts this many asyncio worker tasks for *every* response's output (default 100),

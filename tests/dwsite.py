@@ -738,6 +738,7 @@ class DWSite:
         self.delays: dict[str, float] = {}
         self.extra_news_urls: dict[str, list[str]] = {}
         self.log: list[str] = []  # request paths (with query), in arrival order
+        self.arrivals: list[float] = []  # time.monotonic() of each request in self.log
         self.statuses: list[tuple[str, int]] = []  # (path, status) once answered
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -832,6 +833,7 @@ class DWSite:
     def record(self, path: str) -> None:
         with self._lock:
             self.log.append(path)
+            self.arrivals.append(time.monotonic())
 
     def record_status(self, path: str, status: int) -> None:
         with self._lock:
@@ -841,6 +843,7 @@ class DWSite:
         """Forget the requests served so far (call between runs)."""
         with self._lock:
             self.log.clear()
+            self.arrivals.clear()
             self.statuses.clear()
 
     def fetches_of(self, cid: str) -> list[str]:

@@ -6,6 +6,7 @@ Each test runs the real command in a subprocess with DW_BASE_URL/DW_RSS_URL poin
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -97,6 +98,35 @@ def test_robots_disallowed_page_never_requested(latest):
     assert site.requested("/robots.txt")
     assert site.requested("a-1003") == []
     assert result.stat("dwscraper/skipped/robots") == 1
+
+
+def test_robots_crawl_delay_is_obeyed_even_with_autothrottle_and_capped(tmp_path):
+    # Scrapy obeys only Allow/Disallow: the Crawl-delay (3600 s, capped here at 0.3 s) must
+    # space every request after robots.txt, though AutoThrottle tunes delays down to 0.
+    site = DWSite.default()
+    site.routes["/robots.txt"] = (
+        200,
+        {"Content-Type": "text/plain"},
+        b"User-agent: *\nCrawl-delay: 3600\nDisallow: /en/robots-disallowed-story/a-1003\n",
+    )
+    with site:
+        result = run_crawl(
+            site,
+            tmp_path,
+            "-a",
+            "lang=en",
+            DW_ROBOTS_CRAWL_DELAY_MAX="0.3",
+            AUTOTHROTTLE_ENABLED="True",
+            AUTOTHROTTLE_START_DELAY="0",
+        )
+    assert result.returncode == 0, result.log[-3000:]
+    assert result.stat("dwscraper/crawl_delay/127.0.0.1") == 0.3
+    assert "capped at DW_ROBOTS_CRAWL_DELAY_MAX" in result.log
+    assert site.log[0] == "/robots.txt" and len(site.log) >= 5
+    assert site.requested("a-1003") == []  # its Disallow still holds
+    times = site.arrivals[1:]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 0.3 * 0.9, gaps  # a lower bound: a slow machine cannot break it
 
 
 def test_only_content_pages_fetched_each_id_once(latest):
