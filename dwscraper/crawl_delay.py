@@ -18,6 +18,7 @@ from typing import Any
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
+from scrapy.utils.httpobj import urlparse_cached
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +65,17 @@ class RobotsCrawlDelay:
             )
             delay = self.max_delay
         downloader = self.crawler.engine.downloader
-        key = downloader.get_slot_key(request)
+        # The robots.txt is the host's: key on the URL's host, not on meta["download_slot"]
+        # (a redirect from another host carries that host's slot along).
+        key = urlparse_cached(request).hostname or ""
         self.delays[key] = delay
-        # A slot not made yet is made from DOWNLOAD_SLOTS' entry (Downloader.per_slot_settings).
-        slot_settings = downloader.per_slot_settings.setdefault(key, {})
-        slot_settings["delay"] = max(float(slot_settings.get("delay", 0.0)), delay)
-        slot_settings["jitter"] = 0.0
+        # A slot made later (first use, or again after Scrapy's idle-slot collection) is
+        # made from DOWNLOAD_SLOTS' entry: the larger of this and the delay it had anyway.
+        default = float(getattr(downloader, "_delay", 0.0) or 0.0)
+        entry = dict(downloader.per_slot_settings.get(key, {}))  # the user's dict stays as is
+        entry["delay"] = max(float(entry.get("delay", default)), delay)
+        entry["jitter"] = 0.0
+        downloader.per_slot_settings[key] = entry
         slot = downloader.slots.get(key)
         if slot is not None:
             slot.delay = max(slot.delay, delay)
@@ -81,9 +87,10 @@ class RobotsCrawlDelay:
     def response_downloaded(self, response: Response, request: Request, **_: Any) -> None:
         if not self.delays:
             return
+        delay = self.delays.get(urlparse_cached(request).hostname or "")
+        if not delay:
+            return
         downloader = self.crawler.engine.downloader
-        key = request.meta.get("download_slot") or downloader.get_slot_key(request)
-        delay = self.delays.get(key)
-        slot = downloader.slots.get(key) if delay else None
+        slot = downloader.slots.get(downloader.get_slot_key(request))
         if slot is not None and slot.delay < delay:
             slot.delay = delay

@@ -4,8 +4,9 @@
 
 Each FILE gives one line of JSON on stdout, in the order given; a WARC file (a crawl's
 output/warc/*.warc.gz) gives one line per archived content page. The page URL is --url when
-given, else the page's own canonical link. A file that cannot be read prints one line on
-stderr and makes the exit status 2; the other files are still extracted.
+given (a --url naming no content, such as a p.dw.com short link, yields to the page's own
+canonical link on dw.com), else the page's own canonical link. A file that cannot be read
+prints one line on stderr and makes the exit status 2; the other files are still extracted.
 """
 
 from __future__ import annotations

@@ -46,6 +46,11 @@ def _path(url: str) -> str:
     return urlsplit(url.strip()).path
 
 
+def is_dw_host(url: str) -> bool:
+    """True for a URL on one of DW's own hosts (DW_HOSTS)."""
+    return (urlsplit(url.strip()).hostname or "").lower() in DW_HOSTS
+
+
 def content_id(url: str) -> str | None:
     """'a-68117411' for any DW content URL (any slug, query or host), None otherwise."""
     m = _ID_RE.search(_path(url))

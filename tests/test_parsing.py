@@ -267,6 +267,14 @@ def test_signature_lines(line, editors, agencies):
         "Édition : la crise continue",
         "Edition spéciale du journal du soir",
         "Redaktion und Verlag danken allen Lesern.",
+        # Headline-like lines after a credit label (a review's examples).
+        "编辑：德国总理默茨周二访问北京。",
+        "责编：德国总理默茨周二访问北京",
+        "تحرير: المدينة من سيطرة التنظيم؟",
+        "Редактор: «Мы не сдадимся»",
+        "Редакция: мы ждём ваших писем",
+        "Revisão: 15/03/2024",
+        "Édition : Actes Sud, 2023",
     ],
 )
 def test_prose_is_not_a_signature(line):
@@ -678,3 +686,51 @@ def test_old_layout_video_page_with_the_head_in_a_group():
     short = parse_article(page, "https://p.dw.com/p/3KwZq")
     assert short["url"] == rec["url"] and short["id"] == "av-49120002"
     assert short["language"] == "de"
+    # A canonical link off dw.com is no address of ours.
+    offsite = page.replace(
+        b'href="https://www.dw.com/de/watt', b'href="https://evil.example/en/watt'
+    )
+    assert parse_article(offsite, "https://p.dw.com/p/3KwZq")["url"] == "https://www.dw.com/p/3KwZq"
+
+
+def _old_page(body: str) -> str:
+    return (
+        '<html lang="de"><head><link rel="canonical" href="https://www.dw.com/de/x/a-61600009">'
+        f'</head><body><div id="bodyContent">{body}</div></body></html>'
+    )
+
+
+def test_old_layout_head_prefers_a_column_with_its_own_h1():
+    # A banner nested like a video page's head must not beat the article column's own h1,
+    # and a nested h1 without kicker or intro beside it is no article head.
+    banner = (
+        '<div class="col3"><div class="group"><h4 class="artikel">Eilmeldung</h4>'
+        "<h1>Banner</h1></div></div>"
+    )
+    article = (
+        '<div class="col3"><h4 class="artikel">Politik</h4><h1>Titel</h1>'
+        '<p class="intro">Der Vorspann.</p>'
+        '<div class="longText"><p>Ein Absatz mit Text.</p></div></div>'
+    )
+    rec = parse_article(_old_page(banner + article), "https://www.dw.com/de/x/a-61600009")
+    assert (rec["title"], rec["section"], rec["teaser"]) == ("Titel", "Politik", "Der Vorspann.")
+    teaser_h1 = '<div class="col3"><div class="teaser"><h1>Teaser</h1></div></div>'
+    rec = parse_article(_old_page(teaser_h1), "https://www.dw.com/de/x/a-61600009")
+    assert rec["extractor"] != "dw-old"
+
+
+def test_old_layout_head_found_from_the_long_text_reads_the_small_list_beside_it():
+    # No div.col3 holds the h1: the head is found from the longText up, and only the
+    # smallLists under the head's parent count (not one elsewhere in div#bodyContent).
+    page = (
+        '<html lang="de"><head><link rel="canonical" href="https://www.dw.com/de/x/a-61600010">'
+        '</head><body><div id="bodyContent"><div class="other"><ul class="smallList">'
+        "<li><strong>Autor</strong> Karl Fremd</li>"
+        "<li><strong>Datum</strong> 09.09.2009</li></ul></div>"
+        '<div class="page"><div class="col"><h1>Titel</h1>'
+        '<div class="longText"><p>Text des Artikels.</p>'
+        '</div></div><ul class="smallList"><li><strong>Autorin</strong> Anna Muster</li>'
+        "<li><strong>Datum</strong> 01.02.2015</li></ul></div></div></body></html>"
+    )
+    rec = parse_article(page, "https://www.dw.com/de/x/a-61600010")
+    assert rec["authors"] == ["Anna Muster"] and rec["published"] == "2015-02-01"

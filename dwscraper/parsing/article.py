@@ -165,9 +165,9 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
     meta = read_meta(doc, numeric)
     if rec["id"] is None and meta.canonical:
         rec["id"] = urls.content_id(meta.canonical)
-        if rec["id"] or not url:
-            # The URL named no content (a p.dw.com short link, a mirror's path): the page's
-            # canonical link is its address; the URL's path under www.dw.com is no page.
+        if not url or (rec["id"] and urls.is_dw_host(meta.canonical)):
+            # The URL named no content (a p.dw.com short link): the page's own canonical
+            # link on dw.com is its address (the URL's path under www.dw.com is no page).
             url = meta.canonical
     rec["url"] = urls.canonical_url(url) if url else None
     page_type = urls.page_type(rec["id"]) if rec["id"] else None

@@ -43,26 +43,21 @@ def _child_with_class(parent: Element, tag: str, token: str) -> Element | None:
 
 def _head(body: Element) -> tuple[Element, Element] | None:
     """(column, head): the div.col3 of div#bodyContent that holds the h1, and the block whose
-    children are the h4.artikel kicker, h1 and p.intro: the column itself on article pages,
-    a div inside it on video and audio pages (div.col3 > div.group > h1)."""
-    for el in body.iterchildren("div"):
-        if has_class(el, "col3"):
-            if _has_child(el, "h1"):
-                return el, el
-            for sub in el.iterchildren("div"):
-                if _has_child(sub, "h1"):
-                    return el, sub
+    children are the h4.artikel kicker, h1 and p.intro. On article pages that is the first
+    col3 with an h1 child (the column itself); only where no col3 has one, video and audio
+    pages nest it a level down (div.col3 > div.group > h4.artikel + h1 + p.intro)."""
+    columns = [el for el in body.iterchildren("div") if has_class(el, "col3")]
+    for el in columns:
+        if _has_child(el, "h1"):
+            return el, el
+    for el in columns:
+        for sub in el.iterchildren("div"):
+            if _has_child(sub, "h1") and (
+                _child_with_class(sub, "h4", "artikel") is not None
+                or _child_with_class(sub, "p", "intro") is not None
+            ):
+                return el, sub
     return None
-
-
-def _scope(head: Element) -> Element:
-    """Where the ul.smallLists are: div#bodyContent (on video pages they sit in a column
-    beside the head's), else the parent of the head."""
-    for anc in head.iterancestors("div"):
-        if anc.get("id") == "bodyContent":
-            return anc
-    parent = head.getparent()
-    return parent if parent is not None else head
 
 
 def _has_child(el: Element, tag: str) -> bool:
@@ -220,14 +215,15 @@ def read(body: Element | None, long_texts: list) -> OldPage:
     """Read the old layout (the caller has checked recognize())."""
     page = OldPage()
     found = _head(body) if body is not None else None
+    # The smallLists sit in another column of div#bodyContent (article foot, right column).
+    scope = body
     if found is None and long_texts:
         head = long_texts[0].getparent()
         while head is not None and head.tag != "body" and not _has_child(head, "h1"):
             head = head.getparent()
         if head is not None:
-            parent = head.getparent()
-            column = parent if parent is not None and has_class(parent, "col3") else head
-            found = column, head
+            found = head, head
+            scope = head.getparent() if head.getparent() is not None else head
     if found is not None:
         col3, head = found
         kicker = _child_with_class(head, "h4", "artikel")
@@ -236,7 +232,7 @@ def read(body: Element | None, long_texts: list) -> OldPage:
         page.title = element_text(h1) if h1 is not None else None
         intro = _child_with_class(head, "p", "intro")
         page.intro = element_text(intro) if intro is not None else None
-        for ul in _with_class(_scope(head), "ul", "smallList"):
+        for ul in _with_class(scope if scope is not None else col3, "ul", "smallList"):
             _read_small_list(page, ul)
             # DW prints the list twice (article foot, right column): one full copy is enough.
             if page.date and page.short_url and page.keywords:

@@ -32,11 +32,13 @@ _EDITED_BY_LOCAL_RE = re.compile(
     r"reda[cç][ãa]o|revis[ãa]o|redakteur(?:in)?|redakcja|redaktor(?:ka)?|redactor|redactare|"
     r"redaktoi|redaktimi|urednik|urednica|urednik/ca|edit[öo]r|d[üu]zenleme|penyunting|"
     r"mhariri|edita|редактори?|редакція|редагування|уредник|уредничка|επιμέλεια|تحرير|"
-    r"مراجعة|ویراستار|ویرایش|تحریریه|ادارت|संपादन|संपादक|সম্পাদনা|责编|責編|编辑|編輯|አርታኢ)"
+    r"مراجعة|ویراستار|ویرایش|تحریریه|ادارت|संपादन|संपादक|সম্পাদনা|责编|責編|አርታኢ)"
     r"\s*[:：]\s*(?P<names>.{2,120})$",
     re.I,
 )
 _SENTENCE_END_RE = re.compile(r"[.!?…]\s*$")
+# The same, in every script DW writes (a credit line after a localized label ends in none).
+_ANY_SENTENCE_END_RE = re.compile(r"[.!?…。？！؟۔।]\s*$")
 # Agencies DW credits; a lone initial ("ab (dpa)") must name one of them, or "mehr (siehe
 # oben)" would pass for a signature.
 _KNOWN_AGENCIES = frozenset(
@@ -57,6 +59,18 @@ class Signature:
 
     editors: list[str] = field(default_factory=list)
     agencies: list[str] = field(default_factory=list)
+
+
+def _looks_like_name(name: str) -> bool:
+    """Credit labels are everyday words too, so what follows one must look like people: a
+    name starts with a letter, a capital where the script has case ("Édition : la crise
+    continue" is a sentence), holds no digit ("Revisão: 15/03/2024") and no sentence end,
+    and is short (in a script without spaces a name is a few characters, a headline is not)."""
+    if not name[0].isalpha() or name[0].islower() or any(ch.isdigit() for ch in name):
+        return False
+    if _ANY_SENTENCE_END_RE.search(name):
+        return False
+    return len(name) <= 40 and (" " in name or len(name) <= 8)
 
 
 def _tokens(value: str) -> list[str]:
@@ -98,16 +112,10 @@ def parse_signature(line: str | None) -> Signature | None:
         if "/" not in initials and editors and not known:
             return None
         return Signature(editors=editors, agencies=agencies)
-    local = False
-    m = _EDITED_BY_RE.match(line)
-    if m is None:
-        m = _EDITED_BY_LOCAL_RE.match(line)
-        local = True
+    m = _EDITED_BY_RE.match(line) or _EDITED_BY_LOCAL_RE.match(line)
     if m and not _SENTENCE_END_RE.search(m.group("names")):
         names = [n for n in _tokens(m.group("names")) if n]
-        # After a label that is also an everyday word, names start with a capital (scripts
-        # without case pass): "Édition : la crise continue" is a sentence.
-        if local and any(n[0].islower() for n in names):
+        if not all(_looks_like_name(n) for n in names):
             return None
         if names and all(len(n.split()) <= 4 for n in names):
             return Signature(editors=names)
