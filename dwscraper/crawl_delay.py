@@ -30,7 +30,7 @@ class RobotsCrawlDelay:
         self.crawler = crawler
         self.max_delay = crawler.settings.getfloat("DW_ROBOTS_CRAWL_DELAY_MAX", 60.0)
         self.user_agent = crawler.settings.get("ROBOTSTXT_USER_AGENT") or None
-        self.delays: dict[str, float] = {}  # downloader slot key -> seconds
+        self.delays: dict[str, float] = {}  # host -> seconds
         crawler.signals.connect(self.robots_parsed, signal=signals.robots_parsed)
         # Connected after AutoThrottle's handler (EXTENSIONS order), so it runs after it.
         crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)

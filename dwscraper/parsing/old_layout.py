@@ -232,7 +232,7 @@ def read(body: Element | None, long_texts: list) -> OldPage:
         page.title = element_text(h1) if h1 is not None else None
         intro = _child_with_class(head, "p", "intro")
         page.intro = element_text(intro) if intro is not None else None
-        for ul in _with_class(scope if scope is not None else col3, "ul", "smallList"):
+        for ul in _with_class(scope, "ul", "smallList"):  # found through body, or walked
             _read_small_list(page, ul)
             # DW prints the list twice (article foot, right column): one full copy is enough.
             if page.date and page.short_url and page.keywords:

@@ -36,9 +36,8 @@ _EDITED_BY_LOCAL_RE = re.compile(
     r"\s*[:：]\s*(?P<names>.{2,120})$",
     re.I,
 )
-_SENTENCE_END_RE = re.compile(r"[.!?…]\s*$")
-# The same, in every script DW writes (a credit line after a localized label ends in none).
-_ANY_SENTENCE_END_RE = re.compile(r"[.!?…。？！؟۔।]\s*$")
+# A sentence's end in every script DW writes: a credit line ends in none.
+_SENTENCE_END_RE = re.compile(r"[.!?…。？！؟۔।]\s*$")
 # Agencies DW credits; a lone initial ("ab (dpa)") must name one of them, or "mehr (siehe
 # oben)" would pass for a signature.
 _KNOWN_AGENCIES = frozenset(
@@ -64,11 +63,9 @@ class Signature:
 def _looks_like_name(name: str) -> bool:
     """Credit labels are everyday words too, so what follows one must look like people: a
     name starts with a letter, a capital where the script has case ("Édition : la crise
-    continue" is a sentence), holds no digit ("Revisão: 15/03/2024") and no sentence end,
-    and is short (in a script without spaces a name is a few characters, a headline is not)."""
+    continue" is a sentence), holds no digit ("Revisão: 15/03/2024") and is short (in a
+    script without spaces a name is a few characters, a headline is not)."""
     if not name[0].isalpha() or name[0].islower() or any(ch.isdigit() for ch in name):
-        return False
-    if _ANY_SENTENCE_END_RE.search(name):
         return False
     return len(name) <= 40 and (" " in name or len(name) <= 8)
 
