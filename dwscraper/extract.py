@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from dwscraper.parsing import parse_article
-from dwscraper.record import json_line, ordered
+from dwscraper.record import content_hash, json_line, ordered
 from dwscraper.warc import WarcReadError, extract_archived, is_warc
 
 
@@ -34,8 +34,11 @@ def read_input(path: str) -> bytes:
 
 
 def extract_file(path: str, url: str | None = None) -> dict:
-    """The public record of one saved page."""
-    return ordered(parse_article(read_input(path), url or ""))
+    """The public record of one saved page (with its content_hash, which a crawl's pipelines
+    set; no fetched_at: the file says nothing of when the page was fetched)."""
+    record = ordered(parse_article(read_input(path), url or ""))
+    record["content_hash"] = content_hash(record)
+    return record
 
 
 def main(argv: list[str] | None = None) -> int:

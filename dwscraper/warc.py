@@ -669,7 +669,7 @@ def extract_archived(
     parser fails on is counted in stats["parse_error"] and skipped.
     """
     from dwscraper.parsing import parse_article
-    from dwscraper.record import ordered
+    from dwscraper.record import content_hash, ordered
 
     stats = stats if stats is not None else {}
     for page in iter_archived_pages(path, stats):
@@ -682,4 +682,5 @@ def extract_archived(
         rec["fetched_at"] = page.warc_date or None
         rec["warc_file"] = page.warc_file
         rec["warc_record_id"] = page.record_id
+        rec["content_hash"] = content_hash(rec)
         yield ordered(rec)

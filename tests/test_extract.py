@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from dwscraper.extract import main
-from dwscraper.record import FIELDS
+from dwscraper.record import FIELDS, content_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "tests" / "fixtures" / "pages"
@@ -37,6 +37,8 @@ def test_one_record_per_file_with_url_from_canonical():
     )
     assert records[1]["id"] == "a-59900001"
     assert all(not k.startswith("_") for r in records for k in r)
+    # The hash a crawl's pipelines would set (the parser leaves it to them).
+    assert all(r["content_hash"] == content_hash(r) for r in records)
 
 
 def test_url_option_overrides_canonical():

@@ -157,6 +157,7 @@ def test_extract_reads_a_warc(first_run):
         assert rec["text"] == crawled[rec["id"]]["text"]
         assert rec["warc_record_id"] == crawled[rec["id"]]["warc_record_id"]
         assert rec["fetched_at"] == crawled[rec["id"]]["fetched_at"]
+        assert rec["content_hash"] == crawled[rec["id"]]["content_hash"]
 
 
 def test_rollover_and_reextract_across_files(dwsite, tmp_path):

@@ -1,8 +1,9 @@
 """parse_article: one DW page in, one record out. Assembly only; readers do the reading.
 
-The record has every key of dwscraper.record.FIELDS (fetched_at, revision and warc_* are
-left null for the pipelines). parse_article never raises: whatever goes wrong costs fields,
-not the record.
+The record has every key of dwscraper.record.FIELDS (fetched_at, revision, content_hash and
+warc_* are left null for the pipelines: the hash is over the normalized record, so it is
+computed once, by normalize_record, not here and again there). parse_article never raises:
+whatever goes wrong costs fields, not the record.
 
 "Not an article": when no text can be read at all (not HTML, an empty page, a section page
 without prose), the record comes back with "text": None, "extractor": None,
@@ -50,7 +51,7 @@ from dwscraper.parsing.metadata import (
 )
 from dwscraper.parsing.signature import Signature, merge_agencies, split_signature
 from dwscraper.parsing.text import block_word_count, clean_line, join_blocks, raw_text
-from dwscraper.record import content_hash, new_record
+from dwscraper.record import new_record
 
 log = logging.getLogger(__name__)
 
@@ -292,12 +293,11 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
     if not text:
         rec["_skip_reason"] = "not_html" if doc.root is None else "no_text"
         rec["_not_article"] = True
-    rec["content_hash"] = content_hash(rec)
     return rec
 
 
 def parse_article(html: str | bytes, url: str, encoding: str | None = None) -> dict[str, Any]:
-    """The record of one DW page (all fields but fetched_at, revision, warc_*).
+    """The record of one DW page (all fields but fetched_at, revision, content_hash, warc_*).
 
     Pure and total: never raises, whatever the input. See the module docstring for where
     each field comes from and for the "not an article" result (text None + _skip_reason).
@@ -328,5 +328,4 @@ def parse_article(html: str | bytes, url: str, encoding: str | None = None) -> d
         rec["word_count"] = 0
         rec["_skip_reason"] = "extraction_error"
         rec["_not_article"] = True
-        rec["content_hash"] = content_hash(rec)
         return rec
