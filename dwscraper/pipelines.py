@@ -88,7 +88,7 @@ def normalize_record(item: dict[str, Any], fetched_at: str | None = None) -> dic
         r["language"] = r.get("language") or urls.edition(r["url"])
         r["page_type"] = r.get("page_type") or urls.page_type(r["url"])
     if r.get("short_url"):
-        r["short_url"] = clean_line(str(r["short_url"]))
+        r["short_url"] = urls.permalink(str(r["short_url"]))
     for k in _LINE_FIELDS:
         if k in r:
             r[k] = clean_line(r[k]) if isinstance(r[k], str) else r[k]
@@ -143,6 +143,26 @@ def schema_errors(record: dict[str, Any]) -> list[str]:
     """Human-readable schema violations of a record (public keys only); [] when valid."""
     errors = sorted(schema_validator().iter_errors(rec_mod.ordered(record)), key=str)
     return [f"{'/'.join(map(str, e.absolute_path)) or '<record>'}: {e.message}" for e in errors]
+
+
+# What a record cannot be without: a violation here drops it. A violation in any other field
+# (a malformed short link, an odd date form) costs that field, not the article.
+_UNREPAIRABLE = frozenset(
+    {"schema_version", "id", "url", "text", "word_count", "fetched_at", "content_hash"}
+)
+
+
+def repair_record(record: dict[str, Any]) -> list[str] | None:
+    """Empty the optional fields that break the schema (null, or [] for a list), in place;
+    the names of the fields emptied, or None when the record cannot be made valid so."""
+    errors = list(schema_validator().iter_errors(rec_mod.ordered(record)))
+    fields = {e.absolute_path[0] if e.absolute_path else None for e in errors}
+    if not fields or None in fields or fields & _UNREPAIRABLE:
+        return None
+    for name in fields:
+        record[name] = [] if name in rec_mod.LIST_FIELDS else None
+    record["content_hash"] = rec_mod.content_hash(record)
+    return sorted(fields) if is_valid_record(record) else None
 
 
 # jsonschema walks the schema on every call (~1-3 ms per record); the crawl checks every
@@ -349,7 +369,8 @@ class NormalizePipeline(_StatsMixin):
 
 
 class ValidatePipeline(_StatsMixin):
-    """Drop records without id, url or text, or that break the JSON Schema (counted)."""
+    """Drop records without id, url or text (counted); a record that breaks the JSON Schema
+    in optional fields only is written with those fields emptied (counted, logged)."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -374,7 +395,13 @@ class ValidatePipeline(_StatsMixin):
         if self.use_schema and not is_valid_record(data):
             errors = schema_errors(data) or ["rejected by the compiled schema check"]
             logger.warning("schema violation in %s: %s", data.get("url"), "; ".join(errors))
-            raise self._drop("schema", data, errors[0])
+            emptied = repair_record(data)
+            if emptied is None:
+                raise self._drop("schema", data, errors[0])
+            for name in emptied:
+                self.crawler.stats.inc_value(f"dwscraper/emptied/{name}")
+            logger.warning("%s: written with %s emptied", data.get("url"), ", ".join(emptied))
+            return data
         return item
 
 

@@ -42,6 +42,19 @@ ID_ALIASES: dict[str, str] = {"video": "av"}
 _ANY_ID_RE = re.compile(r"/([a-z]+)-(\d+)/?$")
 
 
+# DW's permalinks: https://p.dw.com/p/<code> today; older pages print http:// ones, and
+# dw.de/p/<code> or dw.com/p/<code> (all redirect to the content). Codes are letters and digits.
+PERMALINK_RE = re.compile(
+    r"(?<![\w.])(?:https?://)?(?:p\.dw\.com|(?:www\.)?dw\.(?:com|de))/p/([A-Za-z0-9]+)(?![\w-])"
+)
+
+
+def permalink(value: str | None) -> str | None:
+    """The record's form of the first DW permalink in value (https://p.dw.com/p/<code>)."""
+    m = PERMALINK_RE.search(value) if value else None
+    return f"https://p.dw.com/p/{m.group(1)}" if m else None
+
+
 def _path(url: str) -> str:
     return urlsplit(url.strip()).path
 
@@ -123,8 +136,3 @@ def unrebase(url: str, base_url: str = CANONICAL_BASE, rss_url: str = CANONICAL_
         if url.startswith(t + "/") or url == t:
             return canon + url[len(t) :]
     return url
-
-
-def short_url(code: str) -> str:
-    """The p.dw.com permalink for a short code."""
-    return f"https://p.dw.com/p/{code}"

@@ -733,3 +733,27 @@ def test_old_layout_head_found_from_the_long_text_reads_the_small_list_beside_it
     )
     rec = parse_article(page, "https://www.dw.com/de/x/a-61600010")
     assert rec["authors"] == ["Anna Muster"] and rec["published"] == "2015-02-01"
+
+
+OLD = "https://www.dw.com/de/alter-artikel/a-16000001"
+
+
+@pytest.mark.parametrize(
+    "printed",
+    ["http://p.dw.com/p/16gAt", "http://dw.de/p/16gAt", "https://p.dw.com/p/16gAt"],
+)
+def test_old_pages_permalink_in_any_printed_form_is_one_short_url(printed):
+    """Older pages print http:// (or dw.de/p/) permalinks; the record has one form."""
+    small = f"<li><strong>Datum</strong> 03.05.2013</li><li><strong>Permalink</strong> {printed}"
+    small += "</li>"
+    rec = parse_article(old_page("<p>Body text of an old article.</p>", small), OLD)
+    assert rec["short_url"] == "https://p.dw.com/p/16gAt"
+
+
+def test_new_pages_permalink_from_the_share_links_when_no_copy_button():
+    share = (
+        '<div data-tracking-name="sharing-icons-inline"><a href="https://www.facebook.com/'
+        'sharer/sharer.php?u=http%3A%2F%2Fp.dw.com%2Fp%2F4xYzB">Facebook</a></div>'
+    )
+    page = new_page(header=share)
+    assert parse_article(page, URL)["short_url"] == "https://p.dw.com/p/4xYzB"

@@ -21,6 +21,7 @@ from dwscraper.pipelines import (
     output_closed,
     output_name,
     record_written,
+    repair_record,
     schema_errors,
 )
 from dwscraper.spiders.dw import DwSpider
@@ -186,6 +187,37 @@ def test_validate_pipeline_drops_with_counted_reason(tmp_path):
         p.process_item(bad)
     assert crawler.stats.get_value("dwscraper/dropped/no_text") == 1
     assert crawler.stats.get_value("dwscraper/dropped/schema") == 1
+
+
+def test_a_bad_optional_field_costs_the_field_not_the_record(tmp_path):
+    crawler = make_crawler(tmp_path)
+    p = ValidatePipeline.from_crawler(crawler)
+    bad = normalize_record(rec(authors=["Jane Doe"]))
+    bad["page_type"] = "podcast"  # not one of DW's page types
+    bad["keywords"] = "one string"  # not a list
+    out = p.process_item(bad)
+    assert out["page_type"] is None and out["keywords"] == []
+    assert out["authors"] == ["Jane Doe"] and out["text"] == bad["text"]
+    assert out["content_hash"] == rec_mod.content_hash(out)
+    assert schema_errors(out) == []
+    assert crawler.stats.get_value("dwscraper/emptied/page_type") == 1
+    assert crawler.stats.get_value("dwscraper/emptied/keywords") == 1
+    assert crawler.stats.get_value("dwscraper/dropped/schema") is None
+    # A required field cannot be emptied: still dropped.
+    worse = normalize_record(rec())
+    worse["page_type"], worse["word_count"] = "podcast", -1
+    assert repair_record(dict(worse)) is None
+    with pytest.raises(DropItem):
+        p.process_item(worse)
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["http://p.dw.com/p/3JkPq", " https://p.dw.com/p/3JkPq ", "http://dw.de/p/3JkPq"],
+)
+def test_short_url_has_one_form(given):
+    assert normalize_record(rec(short_url=given))["short_url"] == "https://p.dw.com/p/3JkPq"
+    assert normalize_record(rec(short_url="https://p.dw.com/p/3Jk_Pq"))["short_url"] is None
 
 
 def test_normalize_pipeline_keeps_private_keys_for_later_stages(tmp_path):

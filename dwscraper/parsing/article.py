@@ -283,7 +283,7 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
         if (image_url or caption or credit)
         else None
     )
-    rec["short_url"] = short
+    rec["short_url"] = urls.permalink(short)
     rec["editors"] = signature.editors
     rec["agencies"] = signature.agencies
     rec["word_count"] = block_word_count(text)

@@ -30,11 +30,11 @@ from dwscraper.parsing.text import (
     has_class,
     raw_text,
 )
+from dwscraper.urls import permalink
 
 _CREDIT = etree.XPath(".//small")
 _CAPTION = etree.XPath(".//figcaption")
 _HEADINGS = etree.XPath("./h2 | ./h3 | .//header//h2 | .//header//h3")
-_PERMALINK_RE = re.compile(r"https?://p\.dw\.com/p/[A-Za-z0-9_-]+")
 _CREDIT_LABEL_RE = re.compile(r"^[^\s:：]{1,12}(?:\s[^\s:：]{1,12})?\s*[:：]\s*")
 
 
@@ -270,13 +270,11 @@ def read(article: Element, page_type: str | None) -> NewPage:
     if lead is not None:
         page.image_url, page.image_caption, page.image_credit = _figure(lead)
     if nodes.copy is not None:
-        m = _PERMALINK_RE.search(raw_text(nodes.copy))
-        page.short_url = m.group(0) if m else None
+        page.short_url = permalink(raw_text(nodes.copy))
     if not page.short_url and nodes.share is not None:
         for a in nodes.share.iter("a"):
-            m = _PERMALINK_RE.search(unquote(a.get("href") or ""))
-            if m:
-                page.short_url = m.group(0)
+            page.short_url = permalink(unquote(a.get("href") or ""))
+            if page.short_url:
                 break
     if page_type == "liveblog":
         blocks = liveblog_entries(article, riches)

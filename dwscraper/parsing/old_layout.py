@@ -29,6 +29,7 @@ from dwscraper.parsing.text import (
     has_class,
     raw_text,
 )
+from dwscraper.urls import permalink
 
 # Fixed-depth lookups walk children in C (iterchildren with tags): an lxml XPath call costs
 # more to set up than these small searches do.
@@ -70,7 +71,6 @@ def _links(li: Element) -> list[Element]:
 
 # A dd.mm.yyyy value (any script's digits: \d is Unicode-aware).
 _DATE_RE = re.compile(r"\b(\d{1,2})[./-](\d{1,2})[./-](\d{4})\b")
-_PERMALINK_RE = re.compile(r"https?://p\.dw\.com/p/[A-Za-z0-9_-]+")
 _TOPIC_HREF_RE = re.compile(r"/t-\d+")
 _CREDIT_RE = re.compile(r"^(?P<caption>.*?)\s*\((?P<credit>[^()]{2,120})\)\s*$", re.S)
 _BRACKETS_RE = re.compile(r"\s*[(（\[][^()（）\[\]]*[)）\]]")
@@ -159,9 +159,9 @@ def _read_small_list(page: OldPage, ul: Element) -> None:
             continue
         links = _links(li)
         hrefs = [h for h in (a.get("href") for a in links) if h is not None]
-        if _PERMALINK_RE.search(value) or label == "permalink":
-            m = _PERMALINK_RE.search(value)
-            page.short_url = page.short_url or (m.group(0) if m else None)
+        link = permalink(value)
+        if link or label == "permalink":
+            page.short_url = page.short_url or link
         elif any(_TOPIC_HREF_RE.search(h) for h in hrefs):
             if not page.related_topics:
                 page.related_topics = [t for t in (clean_line(raw_text(a)) for a in links) if t]
