@@ -32,6 +32,9 @@ MAX_SIZE = 50 * 1024 * 1024
 
 # A DOCTYPE is the door to entity expansion and external entities; DW never sends one.
 _DOCTYPE_RE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
+# An HTML page where a sitemap or feed was expected (a maintenance or error page served 200).
+_HTML_PAGE_RE = re.compile(rb"\s*(?:<!--.*?-->\s*)*<(?:!DOCTYPE\s+html\b|html\b)", re.I | re.S)
+_UTF8_BOM = b"\xef\xbb\xbf"
 _PROLOG_SCAN = 64 * 1024
 _NORMAL_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
 
@@ -107,10 +110,16 @@ def prepare(body: bytes, max_size: int = MAX_SIZE) -> bytes:
         body = gunzip(body, max_size)
     if len(body) > max_size:
         raise SourceError("too_large", f"{len(body)} bytes")
+    start = len(_UTF8_BOM) if body.startswith(_UTF8_BOM) else 0
+    if body[start : start + 1].isspace():
+        # Whitespace before <?xml ...?> (common from servers) is an error to libxml2.
+        body, start = body[start:].lstrip(), 0
     head = body[:_PROLOG_SCAN]
     lt = head.find(b"<")
     if lt < 0 or not body.strip():
         raise SourceError("not_xml", "no markup")
+    if _HTML_PAGE_RE.match(head, start):
+        raise SourceError("not_xml", "an HTML page")
     if _DOCTYPE_RE.search(head):
         raise SourceError("unsafe_xml", "document declares a DTD")
     return body

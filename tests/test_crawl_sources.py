@@ -131,7 +131,10 @@ def test_malformed_xml_keeps_entries_before_the_error():
 @pytest.mark.parametrize(
     ("body", "error"),
     [
-        (b"<html><body>Service unavailable</body></html>", "not_a_source"),
+        (b"<html><body>Service unavailable</body></html>", "not_xml"),
+        (b"<!DOCTYPE html>\n<html><body>Maintenance</body></html>", "not_xml"),
+        (b"\n<!-- cache --><html><body>Down</body></html>", "not_xml"),
+        (b"<feedback>not a sitemap</feedback>", "not_a_source"),
         (b"this is not xml", "not_xml"),
     ],
 )
@@ -142,6 +145,15 @@ def test_non_sources_yield_nothing(body, error):
         assert exc.reason == error
         return
     assert entries == [] and res.error == error
+
+
+@pytest.mark.parametrize("prefix", [b"\n", b"\r\n  \t", b"\xef\xbb\xbf\n"])
+def test_whitespace_before_the_xml_declaration_is_read(prefix):
+    a = make_article(31)
+    body = urlset([a])
+    assert body.startswith(b"<?xml")
+    entries, res = read(prefix + body)
+    assert [x.url for x in entries] == [a.url] and res.error is None
 
 
 def test_empty_body_is_not_xml():
