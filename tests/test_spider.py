@@ -307,3 +307,25 @@ def test_user_agent_follows_contact_url_unless_set_itself(cmdline, agent):
         settings.set(key, value, "cmdline")
     crawler = Crawler(DwSpider, settings)
     assert agent in crawler.settings["USER_AGENT"]
+
+
+@pytest.mark.parametrize(
+    ("dates", "kept"),
+    [
+        (["2024-05-02T10:00:00Z", "2024-05-02T16:00:00Z"], "2024-05-02T16:00:00Z"),
+        (["2024-05-02", "2024-05-02T10:00:00Z"], "2024-05-02T10:00:00Z"),
+        (["2024-05-01T23:00:00Z", "2024-05-02"], "2024-05-02"),
+    ],
+)
+def test_discovery_keeps_the_newest_date_whatever_the_source_order(dates, kept):
+    """A feed that dates an article later than the news sitemap is an update, whether the
+    feed or the sitemap answered first."""
+    from dwscraper.sources import Entry
+    from dwscraper.spiders.dw import Discovery
+
+    url = "https://www.dw.com/en/x/a-1"
+    for order in (dates, dates[::-1]):
+        disc = Discovery(url)
+        for i, date in enumerate(order):
+            disc.merge(Entry(url, date=date), "rss:en" if i else "news:en", url)
+        assert disc.date == kept

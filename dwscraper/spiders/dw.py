@@ -54,11 +54,12 @@ class Discovery:
     url_from_feed: bool = False
 
     def merge(self, entry: sources.Entry, source: str, url: str | None = None) -> None:
-        """Keep the most precise date, the newest lastmod, and a sitemap's URL for this id.
+        """Keep the newest date (the more precise one within a day), the newest lastmod, and a
+        sitemap's URL for this id, whatever order the sources answered in.
 
         Feeds may link an older slug (DW redirects it); sitemaps list the current one.
         """
-        if entry.date and (not self.date or (len(entry.date) > len(self.date))):
+        if entry.date and _newer_date(entry.date, self.date):
             self.date = entry.date
         if entry.lastmod and (not self.lastmod or entry.lastmod > self.lastmod):
             self.lastmod = entry.lastmod
@@ -68,6 +69,16 @@ class Discovery:
             self.url_from_feed = from_feed
         elif url and self.url_from_feed and not from_feed:
             self.url, self.url_from_feed = url, False
+
+
+def _newer_date(new: str, old: str | None) -> bool:
+    """True when `new` says more than `old`: a later day, or the same day more precisely
+    (a time over a bare day) or later. Both are normalized (YYYY-MM-DD[THH:MM:SSZ])."""
+    if not old:
+        return True
+    if new[:10] != old[:10]:
+        return new[:10] > old[:10]
+    return (len(new), new) > (len(old), old)
 
 
 # A fetch filter decides, before a page is requested, whether to skip it.
