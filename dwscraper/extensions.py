@@ -36,7 +36,7 @@ from scrapy.http import Request, Response
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.asyncio import create_looping_call
 
-from dwscraper import pipelines, runlock
+from dwscraper import pipelines, runlock, urls
 from dwscraper.accounting import EXCEPTION_ACCOUNTED, Ledger
 from dwscraper.normalize import utc_now
 from dwscraper.state import StateStore, leftover_parts, newest, normalize_date
@@ -191,6 +191,9 @@ class RunStateExtension:
         self.stats = crawler.stats
         self.max_error_ratio = s.getfloat("DW_MAX_ERROR_RATIO", 0.2)
         self.max_empty_ratio = s.getfloat("DW_MAX_EMPTY_RATIO", 0.2)
+        # A ratio over a handful of pages is noise: one timeout in a cron run that fetched
+        # three new articles is not a failing run. Exit 4/6 need this many pages besides.
+        self.min_problem_pages = s.getint("DW_MIN_PROBLEM_PAGES", 3)
         self.progress_interval = s.getfloat("DW_PROGRESS_INTERVAL", 60.0)
         out = s.get("DW_OUTPUT_DIR", "output")
         self.output_dir: Path | None = Path(out) if out else None
@@ -346,12 +349,14 @@ class RunStateExtension:
             self._task.start(self.progress_interval, now=False)
 
     def response_received(self, response: Response, request: Request, spider: Spider) -> None:
-        """Count fetched content pages; 200s for articles feed the empty-ratio check."""
+        """Count fetched content pages; 200s for articles feed the empty-ratio check (not one
+        that redirected off its article: a withdrawn story lands on a section page)."""
         cid = request.meta.get("dw_id")
         if not cid:
             return
         self.stats.inc_value(STAT_PAGES_FETCHED)
-        if response.status == 200 and str(cid).startswith("a-"):
+        landed = urls.content_id(response.url) or ""
+        if response.status == 200 and str(cid).startswith("a-") and landed.startswith("a-"):
             self.article_pages += 1
 
     def item_seen(self, item: Any, response: Any = None, spider: Any = None, **kw: Any) -> None:
@@ -572,14 +577,18 @@ class RunStateExtension:
         requested, read = g("dwscraper/sources/requested"), g("dwscraper/sources/read")
         if requested > 0 and read == 0:
             problems.append("no_source_read")
+        # Failed sitemaps/feeds are among the errors (each is a skip), so among the attempts;
+        # when none was read, that is the problem (exit 3), not a ratio of nothing fetched.
         errors = self._errors()
-        attempted = max(g("dwscraper/pages/scheduled"), g(STAT_PAGES_FETCHED))
+        pages = max(g("dwscraper/pages/scheduled"), g(STAT_PAGES_FETCHED))
+        attempted = pages + requested
         error_ratio = errors / attempted if attempted else 0.0
-        if attempted and error_ratio > self.max_error_ratio:
+        judged = pages or "no_source_read" not in problems
+        if judged and errors >= self.min_problem_pages and error_ratio > self.max_error_ratio:
             problems.append("error_ratio")
-        good = len(self.good_articles)
-        empty_ratio = max(0.0, 1.0 - good / self.article_pages) if self.article_pages else 0.0
-        if self.article_pages and empty_ratio > self.max_empty_ratio:
+        empty = max(0, self.article_pages - len(self.good_articles))
+        empty_ratio = empty / self.article_pages if self.article_pages else 0.0
+        if empty >= self.min_problem_pages and empty_ratio > self.max_empty_ratio:
             problems.append("empty_ratio")
         if reason == "shutdown":
             problems.append("interrupted")

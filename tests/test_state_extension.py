@@ -112,6 +112,37 @@ def test_error_ratio_limit_is_a_setting(tmp_path):
     assert s["exit_code"] == EXIT_OK
 
 
+@pytest.mark.parametrize(
+    ("pages", "failed", "sources_failed", "code"),
+    [
+        (1, 0, 1, EXIT_OK),  # one of 8 sitemaps timed out in a run that found one article
+        (2, 2, 0, EXIT_OK),  # two new articles, both timed out: retried next run
+        (3, 3, 0, EXIT_ERRORS),  # three of three failed: a failing run however small
+        (40, 2, 2, EXIT_OK),  # 4 of 48 attempts
+        (40, 8, 2, EXIT_ERRORS),  # 10 of 48 attempts
+    ],
+)
+def test_error_ratio_counts_sources_and_needs_a_few_failures(
+    tmp_path, pages, failed, sources_failed, code
+):
+    stats = {
+        "dwscraper/sources/requested": 8,
+        "dwscraper/sources/read": 8 - sources_failed,
+        "dwscraper/pages/scheduled": pages,
+        "dwscraper/skipped/timeout": failed + sources_failed,
+    }
+    _, s = verdict(tmp_path, stats)
+    assert s["exit_code"] == code
+    assert s["error_ratio"] == pytest.approx((failed + sources_failed) / (pages + 8), abs=1e-4)
+
+
+def test_min_problem_pages_is_a_setting(tmp_path):
+    stats = {"dwscraper/pages/scheduled": 1, "dwscraper/skipped/timeout": 1}  # urls=
+    assert verdict(tmp_path, stats)[1]["exit_code"] == EXIT_OK
+    _, s = verdict(tmp_path / "1", stats, DW_MIN_PROBLEM_PAGES=1)
+    assert s["exit_code"] == EXIT_ERRORS
+
+
 def test_error_reasons():
     assert is_error_reason("http_503") and is_error_reason("http_403")
     assert is_error_reason("timeout") and is_error_reason("parse_error")
@@ -132,6 +163,31 @@ def test_empty_ratio_over_limit_is_exit_6(tmp_path):
     s = ext.finish("finished")
     assert s["exit_code"] == EXIT_EMPTY and "empty_ratio" in s["problems"]
     assert s["empty_ratio"] == pytest.approx(0.3)
+
+
+def test_one_empty_page_of_three_is_not_a_redesign(tmp_path):
+    ext, _ = make_ext(tmp_path)
+    ext.article_pages = 3
+    for i in range(2):
+        ext.item_seen({"id": f"a-{i}", "title": "T", "text": "body"})
+    s = ext.finish("finished")
+    assert s["exit_code"] == EXIT_OK and s["empty_ratio"] == pytest.approx(1 / 3, abs=1e-4)
+
+
+def test_an_article_redirected_to_a_section_page_is_not_an_article_page(tmp_path):
+    ext, crawler = make_ext(tmp_path)
+    moved = Request("https://www.dw.com/en/old-story/a-1001", meta={"dw_id": "a-1001"})
+    ext.response_received(
+        HtmlResponse("https://www.dw.com/en/germany/s-1432", body=b"", request=moved), moved, None
+    )
+    renamed = Request("https://www.dw.com/en/old-slug/a-1002", meta={"dw_id": "a-1002"})
+    ext.response_received(
+        HtmlResponse("https://www.dw.com/en/new-slug/a-1002", body=b"", request=renamed),
+        renamed,
+        None,
+    )
+    assert ext.article_pages == 1
+    assert crawler.stats.get_value("dwscraper/pages/fetched") == 2
 
 
 def test_empty_ratio_within_limit_is_ok(tmp_path):
