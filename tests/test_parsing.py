@@ -757,3 +757,67 @@ def test_new_pages_permalink_from_the_share_links_when_no_copy_button():
     )
     page = new_page(header=share)
     assert parse_article(page, URL)["short_url"] == "https://p.dw.com/p/4xYzB"
+
+
+# The editions' closing lines (written here in DW's manner): a copyright notice, a call to
+# follow DW's accounts, a newsletter note in italics. Not prose, and the signature line
+# before them is still the signature.
+CLOSINGS = {
+    "zh": (
+        "<p>（德新社、法新社）</p>"
+        "<p>DW中文有Instagram！欢迎搜寻dw.chinese，或者"
+        '<a href="https://www.instagram.com/dw.chinese/">点击这里</a>关注我们！</p>'
+        "<p>© 2025年德国之声版权声明：本文所有内容受到著作权法保护。</p>"
+    ),
+    "tr": "<p>ht/ag (AFP, dpa)</p><p>© Deutsche Welle Türkçe</p>",
+    "pl": (
+        "<p>ht/ag (AFP, dpa)</p><p>Chcesz skomentować ten artykuł? Zrób to na "
+        '<a href="https://www.facebook.com/dw.polski">Facebooku</a>! &gt;&gt;</p>'
+    ),
+    "bs": (
+        "<p>ht/ag (AFP, dpa)</p><p>Pratite nas i na "
+        '<a href="https://www.facebook.com/dw.bosanski">Facebooku</a>, preko '
+        '<a href="https://x.com/dw_bosanski">X-a</a> i na '
+        '<a href="https://www.youtube.com/@dwbosanski">YouTubeu</a>.</p>'
+    ),
+    "en": (
+        "<p>ht/ag (AFP, dpa)</p><p><em>While you're here: every Tuesday, DW editors round "
+        "up what is happening in German politics. You can "
+        '<a href="https://www.dw.com/en/newsletter-registration/a-1">sign up here</a> '
+        "for the weekly email newsletter.</em></p>"
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(CLOSINGS))
+def test_edition_closing_lines_are_not_text_and_the_signature_is_read(lang):
+    body = "<p>The one paragraph of the story, long enough to be prose.</p>" + CLOSINGS[lang]
+    rec = parse_article(new_page(body), f"https://www.dw.com/{lang}/story/a-70000123")
+    assert rec["text"] == "The one paragraph of the story, long enough to be prose."
+    assert rec["agencies"]
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        'The minister wrote on <a href="https://x.com/dwnews/status/1">X</a> that talks go on.',
+        'She has two million followers on <a href="https://www.instagram.com/s.k/">Instagram</a>.',
+        'Her <a href="https://www.instagram.com/dw.fan.page/p/C1x/">post</a> went viral.',
+        "© signs on shop windows were a common sight in the 1990s, the historian said, and the "
+        "city kept many of them, a reminder of how rules on copying changed over the years, "
+        "even as the shops closed one after another and new owners came and went each year.",
+        'Publishers launched a <a href="https://example.com/newsletter">newsletter</a> study, '
+        "which found that readers of local news subscribe to more than three newsletters on "
+        "average, and that most of them read their newsletters on phones during the morning "
+        "commute, a habit that grew during the pandemic and never went away since.",
+    ],
+)
+def test_prose_that_links_to_social_media_or_newsletters_stays(prose):
+    rec = parse_article(new_page(f"<p>First paragraph.</p><p>{prose}</p>"), URL)
+    assert rec["text"].endswith(normalize.clean_line(etree_text(prose)))
+
+
+def etree_text(fragment: str) -> str:
+    import lxml.html
+
+    return lxml.html.fragment_fromstring(f"<p>{fragment}</p>").text_content()

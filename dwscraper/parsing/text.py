@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import urlsplit
 
 import lxml.etree as etree
 
@@ -67,7 +68,9 @@ CLUTTER_LINE_RE = re.compile(
     r"related\s+content|mehr\s+zum\s+thema|dw\s+recommends|die\s+redaktion\s+empfiehlt|"
     r"audios\s+and\s+videos\s+on\s+the\s+topic|audio\s+und\s+video\s+zum\s+thema|"
     r"related\s+topics|ähnliche\s+themen|print\s+this\s+page|seite\s+drucken|permalink.*|"
-    r"https?://p\.dw\.com/p/\w+)$",
+    r"https?://p\.dw\.com/p/\w+|"
+    # A copyright notice ("© 2024 Deutsche Welle", "© 2024年德国之声版权声明：…"): never prose.
+    r"(?:©|copyright\s+(?:©\s*)?\d{4}).*)$",
     re.I,
 )
 
@@ -271,9 +274,52 @@ def is_promo(el: Element, text: str, links: list[Element] | None = None) -> bool
         len(text) <= _PROMO_MAX or (len(text) <= _PROMO_EM_MAX and _all_italic(el))
     ):
         return True  # the preferred-source call to action, link on all or part of it
+    if "newsletter" in href and (
+        len(text) <= _PROMO_MAX or (len(text) <= _PROMO_EM_MAX and _all_italic(el))
+    ):
+        return True  # "While you're here: ... sign up for our newsletter" (a line, or italics)
     if not (has_class(a, "icon") or "newsletter" in href):
         return False
     return clean_line(raw_text(a)) == text
+
+
+_SOCIAL_HOST_RE = re.compile(
+    r"(?:^|\.)(?:facebook\.com|instagram\.com|twitter\.com|x\.com|youtube\.com|t\.me|"
+    r"telegram\.me|tiktok\.com|whatsapp\.com|vk\.com|ok\.ru|linkedin\.com|threads\.net|"
+    r"bsky\.app)$"
+)
+# DW's own accounts are named for it (dw.chinese, dw_russian, @dwnews, DeutscheWelle).
+_DW_HANDLE_RE = re.compile(r"dw|deutschewelle", re.I)
+# Paths of a post, not of an account: a paragraph linking there quotes the post.
+_POST_SEGMENTS = frozenset(
+    {"status", "statuses", "p", "reel", "reels", "watch", "posts", "video", "videos", "shorts"}
+)
+
+
+def _is_dw_account(href: str) -> bool:
+    """A link to one of DW's social media accounts (its profile page, not a post)."""
+    try:
+        parts = urlsplit(href.strip())
+    except ValueError:
+        return False
+    if not _SOCIAL_HOST_RE.search((parts.hostname or "").lower()):
+        return False
+    segments = [seg for seg in parts.path.split("/") if seg]
+    return (
+        0 < len(segments) <= 2
+        and not _POST_SEGMENTS.intersection(seg.lower() for seg in segments)
+        and _DW_HANDLE_RE.search(parts.path) is not None
+    )
+
+
+def is_follow_us(text: str, links: list[Element]) -> bool:
+    """'Follow us on Facebook, X and YouTube', 'DW中文有Instagram！…关注我们！': the editions'
+    closing call to follow DW, a short paragraph whose every link is a DW account."""
+    return (
+        bool(links)
+        and len(text) <= _PROMO_EM_MAX
+        and all(_is_dw_account(a.get("href") or "") for a in links)
+    )
 
 
 def block_lines(el: Element) -> list[str]:
@@ -292,7 +338,9 @@ def block_lines(el: Element) -> list[str]:
     text = element_text(el)
     if not text:
         return []
-    if tag == "p" and (is_read_more(el, text, links) or is_promo(el, text, links)):
+    if tag == "p" and (
+        is_read_more(el, text, links) or is_promo(el, text, links) or is_follow_us(text, links)
+    ):
         return []
     if is_clutter_line(text):
         return []
