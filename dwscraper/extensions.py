@@ -182,6 +182,45 @@ class LogFormatter(logformatter.LogFormatter):
         return result
 
 
+def summary_path_for(settings: Any) -> Path | None:
+    """Where last-run.json goes: DW_SUMMARY_PATH, else beside the output, else the state."""
+    if summary := settings.get("DW_SUMMARY_PATH", ""):
+        return Path(summary)
+    if out := settings.get("DW_OUTPUT_DIR", "output"):
+        return Path(out) / "last-run.json"
+    if state := settings.get("DW_STATE_PATH", "output/state.sqlite3"):
+        return Path(state).with_name("last-run.json")
+    return None
+
+
+def write_refused_start(settings: Any, problem: str, detail: str) -> None:
+    """last-run.json for a run refused before its crawl began (its state unusable), so a
+    monitor reading it sees this failure, not the last good run."""
+    path = summary_path_for(settings)
+    if path is None:
+        return
+    now = utc_now()
+    summary = {
+        "status": "failed",
+        "exit_code": PROBLEM_CODES[problem],
+        "problems": [problem],
+        "finish_reason": problem,
+        "started": now,
+        "finished": now,
+        "error": detail,
+        "state_path": settings.get("DW_STATE_PATH") or None,
+    }
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        logger.error("cannot write run summary %s: %s", path, exc)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
 class RunStateExtension:
     """One per crawl; see the module docstring. Get it with RunStateExtension.of(crawler)."""
 
@@ -199,15 +238,7 @@ class RunStateExtension:
         self.output_dir: Path | None = Path(out) if out else None
         state_path = s.get("DW_STATE_PATH", "output/state.sqlite3")
         self.state_path: Path | None = Path(state_path) if state_path else None
-        summary = s.get("DW_SUMMARY_PATH", "")
-        if summary:
-            self.summary_path: Path | None = Path(summary)
-        elif self.output_dir is not None:
-            self.summary_path = self.output_dir / "last-run.json"
-        elif self.state_path is not None:
-            self.summary_path = self.state_path.with_name("last-run.json")
-        else:
-            self.summary_path = None
+        self.summary_path = summary_path_for(s)
         self.started = time.time()
         self.started_at = utc_now()
         self.lock: runlock.RunLock | None = None
@@ -228,6 +259,8 @@ class RunStateExtension:
         self._output_names: dict[str, str] = {}  # output path -> its final file name
         self._unfiled: list[dict[str, Any]] = []  # records with no run file (feeds only)
         self._task: Any = None
+        self._refused = False  # stopped in spider_opened (output or state unusable)
+        self._summary_logged = False
         self._prev_done = 0
         self._prev_time = time.monotonic()
         self._finished = False
@@ -259,6 +292,10 @@ class RunStateExtension:
                     commit_interval=crawler.settings.getfloat("DW_STATE_COMMIT_INTERVAL", 5.0),
                 )
                 ext._recover()
+            except (sqlite3.Error, OSError) as exc:
+                # A corrupt or unwritable state: without it the run would fetch and write
+                # everything again, so it stops before fetching (exit 5, one error line).
+                ext._state_failed(exc)
             except Exception:
                 ext._release()
                 raise
@@ -281,6 +318,20 @@ class RunStateExtension:
     def of(cls, crawler: Crawler) -> RunStateExtension | None:
         """The crawl's extension instance, or None when it is not enabled."""
         return crawler.get_extension(cls)
+
+    def _state_failed(self, exc: BaseException) -> None:
+        if self.store is not None:
+            with contextlib.suppress(Exception):
+                self.store.close()
+            self.store = None
+        self.problems.append("state_unwritable")
+        self.stats.set_value("dwscraper/state/error", str(exc)[:300])
+        logger.error(
+            "state %s cannot be used (%s): nothing fetched. Move it aside to start a new state "
+            "(the next run then fetches every listed article again)",
+            self.state_path,
+            exc,
+        )
 
     def _preflight_output(self) -> None:
         """Find an unwritable output directory before the run fetches anything."""
@@ -341,9 +392,11 @@ class RunStateExtension:
 
     # --- signals ----------------------------------------------------------------------------
     def spider_opened(self, spider: Spider) -> None:
-        """Start the progress line; stop at once if the output cannot be written."""
-        if "output_unwritable" in self.problems:
-            raise CloseSpider("output_unwritable")
+        """Start the progress line; stop at once if the output or the state is unusable."""
+        for problem in ("output_unwritable", "state_unwritable"):
+            if problem in self.problems:
+                self._refused = True
+                raise CloseSpider(problem)
         if self.progress_interval > 0:
             self._task = create_looping_call(self.log_progress)
             self._task.start(self.progress_interval, now=False)
@@ -525,13 +578,22 @@ class RunStateExtension:
                     os.close(fd)
             self._fsync_fds.clear()
         self.finish(reason)
+        if self._refused:
+            # Scrapy sends no engine_stopped for a spider closed while it opened.
+            self._log_summary()
+            self._release()
 
     def engine_stopped(self) -> None:
         """The very last word of the run: the summary line; then free the lock."""
         if self.summary is None:  # the spider never opened (e.g. output failed at once)
             self.finish("failed_to_start")
-        logger.info(self.summary_line())
+        self._log_summary()
         self._release()
+
+    def _log_summary(self) -> None:
+        if not self._summary_logged:
+            self._summary_logged = True
+            logger.info(self.summary_line())
 
     def _release(self) -> None:
         if self.store is not None:

@@ -368,6 +368,42 @@ def test_unwritable_output_exits_non_zero(dwsite, tmp_path):
     assert s["exit_code"] == EXIT_OUTPUT and "output_unwritable" in s["problems"]
 
 
+def test_corrupt_state_is_exit_5_with_one_line_and_a_fresh_summary(dwsite, tmp_path):
+    first = run_crawl(dwsite, tmp_path, *LANGS)
+    assert first.returncode == 0 and summary(tmp_path)["status"] == "ok"
+    state = tmp_path / "state.sqlite3"
+    state.write_bytes(b"not a database, a disk error's leftovers" * 100)
+    dwsite.clear_log()
+    again = run_crawl(dwsite, tmp_path, *LANGS)
+    assert again.returncode == EXIT_OUTPUT, again.log[-3000:]
+    assert "Traceback" not in again.log
+    errors = [line for line in again.log.splitlines() if "ERROR" in line and "state" in line]
+    assert len(errors) == 1 and "Move it aside" in errors[0]
+    assert "run failed (exit 5: state_unwritable)" in again.log
+    assert dwsite.article_requests() == []
+    s = summary(tmp_path)
+    assert (s["status"], s["exit_code"], s["problems"]) == (
+        "failed",
+        EXIT_OUTPUT,
+        ["state_unwritable"],
+    )
+    assert state.read_bytes().startswith(b"not a database")  # left for the user to inspect
+
+
+def test_state_under_a_file_is_exit_5_with_one_line_and_a_summary(dwsite, tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the state's directory should be")
+    result = run_crawl(
+        dwsite, tmp_path / "out", *LANGS, DW_STATE_PATH=str(blocker / "state.sqlite3")
+    )
+    assert result.returncode == EXIT_OUTPUT, result.log[-3000:]
+    assert "Traceback" not in result.log
+    assert result.log.strip().splitlines()[-1].startswith("dwscraper: cannot take the run lock")
+    assert dwsite.article_requests() == []
+    s = summary(tmp_path / "out")
+    assert (s["exit_code"], s["problems"]) == (EXIT_OUTPUT, ["state_unwritable"])
+
+
 # --- pause and resume (JOBDIR) ----------------------------------------------------------------
 def test_archive_backfill_pauses_and_resumes_with_jobdir(empty_dwsite, tmp_path):
     site = empty_dwsite

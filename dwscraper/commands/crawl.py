@@ -20,7 +20,14 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 
 from dwscraper import runlock
-from dwscraper.extensions import EXIT_LOCKED, EXIT_OK, EXIT_OUTPUT, STAT_EXIT, parse_refetch
+from dwscraper.extensions import (
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_OUTPUT,
+    STAT_EXIT,
+    parse_refetch,
+    write_refused_start,
+)
 
 
 def exit_code(crawler: Crawler | None, bootstrap_failed: bool) -> int:
@@ -81,6 +88,11 @@ class Command(ScrapyCrawlCommand):
         except runlock.RunLockBusy as exc:
             print(f"dwscraper: {exc}; not starting", file=sys.stderr, flush=True)
             sys.exit(EXIT_LOCKED)
+        except OSError as exc:  # the state's directory cannot hold the lock file
+            detail = f"cannot take the run lock beside {state_path}: {exc}"
+            print(f"dwscraper: {detail}; not starting", file=sys.stderr, flush=True)
+            write_refused_start(self.settings, "state_unwritable", detail)
+            sys.exit(EXIT_OUTPUT)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         """Crawl, then set self.exitcode from the run's outcome; free the lock."""
