@@ -235,6 +235,9 @@ def test_title_suffix(title, expected):
         ("EL/ers (EFE, AFP)", ["EL", "ers"], ["EFE", "AFP"]),
         ("DZ/RR (dpa, rtr)", ["DZ", "RR"], ["dpa", "rtr"]),
         ("（法新社、路透社）", [], ["法新社", "路透社"]),
+        ("CP (EFE, AFP)", ["CP"], ["EFE", "AFP"]),
+        ("AFP,dpa/BÖ,ET", ["BÖ", "ET"], ["AFP", "dpa"]),
+        ("Reuters, AFP / HT", ["HT"], ["Reuters", "AFP"]),
         # Editors' credit lines in other editions (a label, a colon, names).
         ("Edition : M-A. Exemple", ["M-A. Exemple"], []),
         ("Rédaction : Anne Modèle", ["Anne Modèle"], []),
@@ -262,6 +265,11 @@ def test_signature_lines(line, editors, agencies):
         "mehr (siehe oben)",
         "ok",
         "USA (dpa)",
+        "EU (Brüssel, dpa)",
+        "Berlin,Paris/Rom",
+        "dpa/Berlin",
+        "AFP,dpa/und so weiter",
+        "AFP,dpa/Berlin",
         "Ja/Nein (Umfrage)",
         # The localized labels are everyday words: a sentence after one is prose.
         "Édition : la crise continue",

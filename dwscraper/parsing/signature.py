@@ -18,6 +18,11 @@ _INITIAL_RE = re.compile(r"^[^\W\d_](?:[^\W\d_]|\.){0,7}$")
 _AGENCIES = r"[(（](?P<ag>[^()（）\n]{1,120})[)）]"  # ASCII or full-width (CJK) brackets
 _SIGNATURE_RE = re.compile(rf"^(?:{_INITIALS}\s*)?(?:{_AGENCIES})?\s*\.?$")
 _AGENCY_TOKEN_RE = re.compile(r"^[\w.&\- ]{1,30}$")
+# DW Türkçe writes the agencies first: "AFP,dpa/BÖ,ET" (all of them agencies DW credits).
+_AGENCIES_FIRST_RE = re.compile(
+    r"^(?P<ag>[\w.&\- ]{1,30}(?:\s*,\s*[\w.&\- ]{1,30}){0,5})\s*/\s*"
+    r"(?P<ini>[\w.]{1,8}(?:\s*[,/]\s*[\w.]{1,8}){0,4})\s*\.?$"
+)
 _SPLIT_RE = re.compile(r"\s*[,;،、/]\s*(?:(?:and|und|et|y|e|и)\s+)?|\s+(?:and|und|et|y|e|и)\s+")
 # "Edited by: X", "Redaktion: X", "Editing by X" (a credit line, not prose).
 _EDITED_BY_RE = re.compile(
@@ -91,10 +96,12 @@ def parse_signature(line: str | None) -> Signature | None:
         agencies_raw = m.group("ag") or ""
         editors = [t for t in re.split(r"\s*/\s*", initials) if t]
         agencies = _tokens(agencies_raw) if agencies_raw else []
-        known = any(a.lower() in _KNOWN_AGENCIES for a in agencies)
-        upper_ok = known and "/" in initials
+        n_known = sum(a.lower() in _KNOWN_AGENCIES for a in agencies)
+        known = n_known > 0
+        upper_ok = known and ("/" in initials or n_known >= 2)
         # Initials are short letter groups, lowercase in Latin script unless known agencies
-        # follow ("EL/ers (EFE, AFP)"); "2022/2023" and "Ja/Nein" are not initials.
+        # follow ("EL/ers (EFE, AFP)", or one editor's "CP (EFE, AFP)": two agencies, since
+        # "USA (dpa)" is a heading); "2022/2023" and "Ja/Nein" are not initials.
         if editors and not all(
             _INITIAL_RE.match(e) and (e.islower() or not e.isascii() or upper_ok) for e in editors
         ):
@@ -109,6 +116,22 @@ def parse_signature(line: str | None) -> Signature | None:
         if "/" not in initials and editors and not known:
             return None
         return Signature(editors=editors, agencies=agencies)
+    m = _AGENCIES_FIRST_RE.match(line)
+    if m:
+        agencies = _tokens(m.group("ag"))
+        editors = [e for e in re.split(r"\s*[,/]\s*", m.group("ini")) if e]
+        if (
+            agencies
+            and all(a.lower() in _KNOWN_AGENCIES for a in agencies)
+            and editors
+            # Initials, not words: "AFP,dpa/Berlin" is not a signature.
+            and all(
+                len(e) <= 4 and _INITIAL_RE.match(e) and (e.isupper() or e.islower())
+                for e in editors
+            )
+        ):
+            return Signature(editors=editors, agencies=agencies)
+        return None
     m = _EDITED_BY_RE.match(line) or _EDITED_BY_LOCAL_RE.match(line)
     if m and not _SENTENCE_END_RE.search(m.group("names")):
         names = [n for n in _tokens(m.group("names")) if n]
