@@ -829,3 +829,19 @@ def etree_text(fragment: str) -> str:
     import lxml.html
 
     return lxml.html.fragment_fromstring(f"<p>{fragment}</p>").text_content()
+
+
+def test_liveblog_posts_own_signature_lines_leave_the_text():
+    html = LIVEBLOG.read_text(encoding="utf-8")
+    base = parse_article(html, LIVEBLOG_URL)
+    signed = html.replace(
+        "<p>Ferries stay in port.</p></div>",
+        "<p>Ferries stay in port.</p><p>dh/sms (AFP, dpa)</p></div>",
+    ).replace(
+        "stay at home today.</p></div>", "stay at home today.</p><p>rc/msh (Reuters, AP)</p></div>"
+    )
+    assert signed.count("(AFP, dpa)") == 1 and signed.count("(Reuters, AP)") == 1
+    rec = parse_article(signed, LIVEBLOG_URL)
+    assert rec["text"] == base["text"]
+    assert {"dh", "sms", "rc", "msh"} <= set(rec["editors"])
+    assert {"AFP", "dpa", "Reuters", "AP"} <= set(rec["agencies"])

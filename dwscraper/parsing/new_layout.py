@@ -137,9 +137,12 @@ def _entry_time(t: Element) -> str | None:
     return None
 
 
-def liveblog_entries(article: Element, riches: list) -> list[str]:
-    """Live-blog text: per entry its time as shown, its heading, then its paragraphs."""
+def liveblog_entries(article: Element, riches: list) -> tuple[list[str], Signature]:
+    """Live-blog text: per entry its time as shown, its heading, then its paragraphs; and
+    the editors and agencies of the entries' own signature lines ("dh/sms (AFP, dpa)"
+    closes a post, not the page), which leave the text."""
     out: list[str] = []
+    found = Signature()
     for rich in riches:
         entry = None
         for anc in rich.iterancestors():
@@ -159,8 +162,11 @@ def liveblog_entries(article: Element, riches: list) -> list[str]:
                     if line:
                         out.append(line)
                     break
-        out.extend(container_blocks(rich))
-    return out
+        blocks, sig = split_signature(container_blocks(rich))
+        out.extend(blocks)
+        found.editors = merge_agencies(found.editors, sig.editors)
+        found.agencies = merge_agencies(found.agencies, sig.agencies)
+    return out, found
 
 
 @dataclass
@@ -276,8 +282,9 @@ def read(article: Element, page_type: str | None) -> NewPage:
             page.short_url = permalink(unquote(a.get("href") or ""))
             if page.short_url:
                 break
+    entries_signature = Signature()
     if page_type == "liveblog":
-        blocks = liveblog_entries(article, riches)
+        blocks, entries_signature = liveblog_entries(article, riches)
     else:
         blocks = []
         for rich in riches:
@@ -289,6 +296,8 @@ def read(article: Element, page_type: str | None) -> NewPage:
                     page.image_url, page.image_caption, page.image_credit = _figure(first)
             blocks.extend(gallery_captions(article, [lead] if lead is not None else [], galleries))
     page.blocks, page.signature = split_signature(blocks)
+    page.signature.editors = merge_agencies(page.signature.editors, entries_signature.editors)
+    page.signature.agencies = merge_agencies(page.signature.agencies, entries_signature.agencies)
     if nodes.author_details is not None:
         # "<a class="author-link">Name</a><span class="extra-info"> with AFP, dpa</span>"
         for el in nodes.author_details.iter("span"):
