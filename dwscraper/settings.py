@@ -10,6 +10,7 @@ NEWSPIDER_MODULE = "dwscraper.spiders"
 # --- Where DW lives (tests point these at a local server) ---------------------------------
 DW_BASE_URL = "https://www.dw.com"
 DW_RSS_URL = "https://rss.dw.com"
+DW_PERMALINK_URL = "https://p.dw.com"  # short links given in -a urls= are fetched here
 DW_SITEMAP_MAX_DEPTH = 3  # sitemap index -> child nesting followed at most this deep
 DW_MAX_SOURCES = 20_000  # sitemaps/feeds fetched per run at most (an index may fan out)
 DW_SOURCE_MAXSIZE = 50 * 1024 * 1024  # a sitemap/feed (after gunzip) larger than this is refused

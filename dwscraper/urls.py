@@ -11,6 +11,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 CANONICAL_BASE = "https://www.dw.com"
 CANONICAL_RSS = "https://rss.dw.com"
+CANONICAL_PERMALINK = "https://p.dw.com"
 
 # The 31 editions, as URL prefixes (../shared/DESIGN.md).
 EDITIONS: tuple[str, ...] = (
@@ -53,6 +54,14 @@ def permalink(value: str | None) -> str | None:
     """The record's form of the first DW permalink in value (https://p.dw.com/p/<code>)."""
     m = PERMALINK_RE.search(value) if value else None
     return f"https://p.dw.com/p/{m.group(1)}" if m else None
+
+
+def permalink_code(url: str) -> str | None:
+    """The code when `url` itself is a DW permalink (p.dw.com/p/<code>, dw.com/p/<code>,
+    dw.de/p/<code>, any scheme, a query allowed), else None: such a URL names content only
+    through DW's redirect, so it is fetched to learn which."""
+    m = PERMALINK_RE.fullmatch(url.strip().split("?", 1)[0].split("#", 1)[0].rstrip("/"))
+    return m.group(1) if m else None
 
 
 def _path(url: str) -> str:

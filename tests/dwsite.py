@@ -886,6 +886,12 @@ class DWSite:
         m = re.fullmatch(r"/([a-z]{2}(?:-[a-z0-9]+)?)/(news-sitemap|article-sitemap)(?:-(\d+))?\.xml(\.gz)?", path)  # fmt: skip
         if m:
             return self._sitemap(m.group(1), m.group(2), m.group(3), bool(m.group(4)))
+        m = re.fullmatch(r"/p/([A-Za-z0-9]+)", path)
+        if m:  # p.dw.com short links redirect to the content
+            a = next((a for a in self.articles.values() if a.short_code == m.group(1)), None)
+            if a is None:
+                return 404, {"Content-Type": "text/html"}, b"<html><body>Not found</body></html>"
+            return 301, {"Location": a.path}, b""
         m = _CONTENT_RE.search(path)
         if m:
             a = self.articles.get(f"{m.group(1)}-{m.group(2)}")
@@ -1084,6 +1090,7 @@ def crawl_command(site: DWSite, output_dir: Path, *args: str, **settings: Any) -
     base = {
         "DW_BASE_URL": site.url,
         "DW_RSS_URL": site.url,
+        "DW_PERMALINK_URL": site.url,
         "DW_OUTPUT_DIR": str(output_dir),
         "DW_STATE_PATH": str(output_dir / "state.sqlite3"),
         # Explicit, so a test that blanks DW_OUTPUT_DIR (feed exports only) does not fall

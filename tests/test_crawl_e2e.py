@@ -210,6 +210,23 @@ def test_explicit_urls_fetch_exactly_those(dwsite, tmp_path):
     assert not [p for p in dwsite.log if NOT_CONTENT_RE.search(p)]
 
 
+def test_short_links_in_urls_follow_dws_redirect_to_the_article(dwsite, tmp_path):
+    a, b = dwsite.articles["a-1001"], dwsite.articles["a-2002"]
+    given = [
+        f"https://p.dw.com/p/{a.short_code}",
+        f"http://dw.com/p/{b.short_code}?maca=en-Twitter-sharing",
+        "https://p.dw.com/p/zzzzzz9",  # no such link: a counted 404
+    ]
+    result = run_crawl(dwsite, tmp_path / "out", "-a", f"urls={','.join(given)}")
+    assert result.returncode == 0, result.log[-3000:]
+    assert set(result.by_id()) == {"a-1001", "a-2002"}
+    assert result.by_id()["a-1001"]["url"] == a.url
+    assert result.by_id()["a-2002"]["short_url"] == f"https://p.dw.com/p/{b.short_code}"
+    assert result.stat("dwscraper/discovery/permalinks") == 3
+    assert result.stat("dwscraper/skipped/http_404") == 1
+    assert "not a content page" not in result.log
+
+
 def test_url_file_and_feed_export(dwsite, tmp_path):
     listing = tmp_path / "urls.txt"
     listing.write_text(

@@ -40,3 +40,19 @@ def test_video_page_under_either_url_is_one_record_id():
     assert a["id"] == b["id"] == "av-555"
     assert a["page_type"] == b["page_type"] == "video"
     assert a["url"] == "https://www.dw.com/en/clip/video-555"  # the URL stays the page's own
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("https://p.dw.com/p/4boRv", "4boRv"),
+        ("http://p.dw.com/p/4boRv?maca=x", "4boRv"),
+        ("https://dw.com/p/1GYaU/", "1GYaU"),
+        ("http://dw.de/p/16gAt#top", "16gAt"),
+        ("https://www.dw.com/en/story/a-123", None),
+        ("https://p.dw.com/p/4boRv/extra", None),
+        ("https://example.com/p/4boRv", None),
+    ],
+)
+def test_permalink_code_only_for_urls_that_are_permalinks(url, code):
+    assert urls.permalink_code(url) == code

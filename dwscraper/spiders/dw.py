@@ -148,6 +148,7 @@ class DwSpider(scrapy.Spider):
         self.filtered: dict[str, str] = {}  # content id -> reason a fetch filter gave
         self.base_url = "https://www.dw.com"
         self.rss_url = "https://rss.dw.com"
+        self.permalink_url = "https://p.dw.com"
         self.max_depth = 3
         self.max_source_size = sources.MAX_SIZE
         # Sitemap indexes may list themselves or fan out: each source once, and a cap.
@@ -179,11 +180,12 @@ class DwSpider(scrapy.Spider):
         s = crawler.settings
         spider.base_url = s.get("DW_BASE_URL", urls.CANONICAL_BASE).rstrip("/")
         spider.rss_url = s.get("DW_RSS_URL", urls.CANONICAL_RSS).rstrip("/")
+        spider.permalink_url = s.get("DW_PERMALINK_URL", urls.CANONICAL_PERMALINK).rstrip("/")
         spider.max_depth = s.getint("DW_SITEMAP_MAX_DEPTH", 3)
         spider.max_sources = s.getint("DW_MAX_SOURCES", 20_000)
         spider.max_source_size = s.getint("DW_SOURCE_MAXSIZE", sources.MAX_SIZE)
         hosts = {"dw.com"}
-        for base in (spider.base_url, spider.rss_url):
+        for base in (spider.base_url, spider.rss_url, spider.permalink_url):
             host = urlsplit(base).hostname
             if host:
                 hosts.add(host)
@@ -248,6 +250,10 @@ class DwSpider(scrapy.Spider):
         """Sources first; with urls=/url_file= only the given pages."""
         if self.explicit_urls:
             for url in self.explicit_urls:
+                code = urls.permalink_code(url)
+                if code is not None:
+                    yield self._permalink_request(code)
+                    continue
                 entry = sources.Entry(url)
                 for req in self.consider(entry, "urls", filter_dates=False):
                     yield req
@@ -377,6 +383,19 @@ class DwSpider(scrapy.Spider):
             callback=self.parse_page,
             errback=self.page_failed,
             meta={"dw_id": cid, "dw_source": source},
+        )
+
+    def _permalink_request(self, code: str) -> scrapy.Request:
+        """A p.dw.com/p/<code> link: DW redirects it to the content, whose URL names the id
+        (parse_page reads it from the response). Not known before the fetch, so not
+        filtered by the state; an unchanged page is still not written again."""
+        self._inc("discovery/permalinks")
+        self._inc("pages/scheduled")
+        return scrapy.Request(
+            f"{self.permalink_url}/p/{code}",
+            callback=self.parse_page,
+            errback=self.page_failed,
+            meta={"dw_source": "urls"},
         )
 
     def _filter_reason(self, cid: str, disc: Discovery) -> str | None:
