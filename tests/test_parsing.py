@@ -845,3 +845,27 @@ def test_liveblog_posts_own_signature_lines_leave_the_text():
     assert rec["text"] == base["text"]
     assert {"dh", "sms", "rc", "msh"} <= set(rec["editors"])
     assert {"AFP", "dpa", "Reuters", "AP"} <= set(rec["agencies"])
+
+
+def test_gallery_slide_paragraphs_beside_the_figure_are_text():
+    page = (ROOT / "tests" / "fixtures" / "pages" / "new_de_gallery.html").read_text(
+        encoding="utf-8"
+    )
+    url = "https://www.dw.com/de/die-schönsten-leuchttürme-der-ostsee/g-66000001"
+    base = parse_article(page, url)
+    told = page.replace(
+        "</figure></div>",
+        "</figure><p>Er ist 28 Meter hoch und seit 1881 in Betrieb.</p></div>",
+        1,
+    )
+    rec = parse_article(told, url)
+    assert rec["text"].count("Er ist 28 Meter hoch") == 1
+    assert (
+        rec["text"].replace("\n\nEr ist 28 Meter hoch und seit 1881 in Betrieb.", "")
+        == base["text"]
+    )
+    assert (
+        rec["text"].index("Fehmarn")
+        < rec["text"].index("28 Meter")
+        < rec["text"].index("Dahmeshöved")
+    )

@@ -103,7 +103,7 @@ def _inside(el: Element, containers: list) -> bool:
 
 
 def gallery_captions(article: Element, skip: list, galleries: list) -> list[str]:
-    """Picture-gallery text: each slide's heading and caption, in page order."""
+    """Picture-gallery text: each slide's heading, caption and paragraphs, in page order."""
     scope = galleries or [article]
     out: list[str] = []
     for container in scope:
@@ -118,6 +118,11 @@ def gallery_captions(article: Element, skip: list, galleries: list) -> list[str]
                     out.append(line)
             if caption:
                 out.append(caption)
+            # A slide may tell more than its caption, in paragraphs beside the figure.
+            for para in parent.iterchildren("p") if parent is not None else []:
+                line = element_text(para)
+                if line and line != caption and line not in out:
+                    out.append(line)
     return out
 
 
