@@ -32,8 +32,9 @@ MAX_SIZE = 50 * 1024 * 1024
 
 # A DOCTYPE is the door to entity expansion and external entities; DW never sends one.
 _DOCTYPE_RE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
-# An HTML page where a sitemap or feed was expected (a maintenance or error page served 200).
-_HTML_PAGE_RE = re.compile(rb"\s*(?:<!--.*?-->\s*)*<(?:!DOCTYPE\s+html\b|html\b)", re.I | re.S)
+# An HTML page where a sitemap or feed was expected (a maintenance or error page served 200),
+# after the prolog (see _after_prolog).
+_HTML_START_RE = re.compile(rb"<(?:!DOCTYPE\s+html\b|html\b)", re.I)
 _UTF8_BOM = b"\xef\xbb\xbf"
 _PROLOG_SCAN = 64 * 1024
 _NORMAL_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
@@ -118,11 +119,27 @@ def prepare(body: bytes, max_size: int = MAX_SIZE) -> bytes:
     lt = head.find(b"<")
     if lt < 0 or not body.strip():
         raise SourceError("not_xml", "no markup")
-    if _HTML_PAGE_RE.match(head, start):
+    if _HTML_START_RE.match(head, _after_prolog(head, start)):
         raise SourceError("not_xml", "an HTML page")
     if _DOCTYPE_RE.search(head):
         raise SourceError("unsafe_xml", "document declares a DTD")
     return body
+
+
+def _after_prolog(head: bytes, pos: int) -> int:
+    """Where the first element starts: past whitespace, an XML declaration, comments and
+    processing instructions (a loop, not a regex: a run of comments must not backtrack)."""
+    while True:
+        while pos < len(head) and head[pos : pos + 1].isspace():
+            pos += 1
+        if head.startswith(b"<!--", pos):
+            end = head.find(b"-->", pos + 4)
+            pos = end + 3 if end >= 0 else len(head)
+        elif head.startswith(b"<?", pos):
+            end = head.find(b"?>", pos + 2)
+            pos = end + 2 if end >= 0 else len(head)
+        else:
+            return pos
 
 
 @lru_cache(maxsize=256)

@@ -134,6 +134,11 @@ def test_malformed_xml_keeps_entries_before_the_error():
         (b"<html><body>Service unavailable</body></html>", "not_xml"),
         (b"<!DOCTYPE html>\n<html><body>Maintenance</body></html>", "not_xml"),
         (b"\n<!-- cache --><html><body>Down</body></html>", "not_xml"),
+        (
+            b'<?xml version="1.0"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"'
+            b' "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd"><html><body>503</body></html>',
+            "not_xml",
+        ),
         (b"<feedback>not a sitemap</feedback>", "not_a_source"),
         (b"this is not xml", "not_xml"),
     ],
@@ -154,6 +159,18 @@ def test_whitespace_before_the_xml_declaration_is_read(prefix):
     assert body.startswith(b"<?xml")
     entries, res = read(prefix + body)
     assert [x.url for x in entries] == [a.url] and res.error is None
+
+
+@pytest.mark.timeout(60)
+def test_a_run_of_comments_before_the_root_is_read_in_linear_time():
+    # A regex over repeated comments backtracked exponentially (40 comments: days).
+    a = make_article(32)
+    body = urlset([a]).replace(b"<urlset", b"<!-- c -->" * 40 + b"<urlset", 1)
+    entries, _ = read(body)
+    assert [x.url for x in entries] == [a.url]
+    with pytest.raises(SourceError) as exc:
+        list(read_source(b"<!-- c -->" * 40 + b"<html><body>down</body></html>"))
+    assert exc.value.reason == "not_xml"
 
 
 def test_empty_body_is_not_xml():
