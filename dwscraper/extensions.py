@@ -248,7 +248,7 @@ class RunStateExtension:
         self.refetch = False
         self.exit_code: int | None = None
         self.summary: dict[str, Any] | None = None
-        self.article_pages = 0  # 200 responses for a- ids: the empty-ratio denominator
+        self.article_ids: set[str] = set()  # a- ids answered 200: the empty-ratio denominator
         self.good_articles: set[str] = set()  # a- ids whose record has a title and text
         self.item_errors: Counter[str] = Counter()
         # Failures the ledger (dwscraper.accounting) does not count as a skip of their URL:
@@ -404,13 +404,13 @@ class RunStateExtension:
     def response_received(self, response: Response, request: Request, spider: Spider) -> None:
         """Count fetched content pages; 200s for articles feed the empty-ratio check (not one
         that redirected off its article: a withdrawn story lands on a section page)."""
-        cid = request.meta.get("dw_id")
-        if not cid:
+        meta = request.meta
+        if not (meta.get("dw_id") or meta.get("dw_permalink")):
             return
         self.stats.inc_value(STAT_PAGES_FETCHED)
         landed = urls.content_id(response.url) or ""
-        if response.status == 200 and str(cid).startswith("a-") and landed.startswith("a-"):
-            self.article_pages += 1
+        if response.status == 200 and landed.startswith("a-"):
+            self.article_ids.add(landed)
 
     def item_seen(self, item: Any, response: Any = None, spider: Any = None, **kw: Any) -> None:
         """Note articles whose record has a title and a text (scraped or dropped alike)."""
@@ -615,6 +615,10 @@ class RunStateExtension:
             out[FILTER_REASON] = filtered
         return dict(sorted(out.items()))
 
+    def _over(self, count: int, ratio: float, limit: float) -> bool:
+        """A ratio is a verdict only over a few cases: DW_MIN_PROBLEM_PAGES of them."""
+        return count >= self.min_problem_pages and ratio > limit
+
     def _errors(self) -> int:
         """Failed pages: the ledger's error skips (one per URL; a callback exception is its
         skipped/parse_error, an item error its skipped/item_error) plus the failures it did
@@ -639,18 +643,27 @@ class RunStateExtension:
         requested, read = g("dwscraper/sources/requested"), g("dwscraper/sources/read")
         if requested > 0 and read == 0:
             problems.append("no_source_read")
-        # Failed sitemaps/feeds are among the errors (each is a skip), so among the attempts;
-        # when none was read, that is the problem (exit 3), not a ratio of nothing fetched.
+        # Pages and sources are judged apart: sixty sitemaps must not dilute half the pages
+        # failing, nor one sitemap's timeout fail a run that found three new articles. A
+        # failed source is a skip too: the page errors are the error skips minus those.
         errors = self._errors()
+        source_errors = sum(
+            int(v)
+            for k, v in st.items()
+            if k.startswith("dwscraper/sources/error/") and is_error_reason(k.rsplit("/", 1)[1])
+        )
+        page_errors = max(0, errors - source_errors)
         pages = max(g("dwscraper/pages/scheduled"), g(STAT_PAGES_FETCHED))
-        attempted = pages + requested
-        error_ratio = errors / attempted if attempted else 0.0
-        judged = pages or "no_source_read" not in problems
-        if judged and errors >= self.min_problem_pages and error_ratio > self.max_error_ratio:
-            problems.append("error_ratio")
-        empty = max(0, self.article_pages - len(self.good_articles))
-        empty_ratio = empty / self.article_pages if self.article_pages else 0.0
-        if empty >= self.min_problem_pages and empty_ratio > self.max_empty_ratio:
+        error_ratio = page_errors / pages if pages else 0.0
+        unread = max(0, requested - read)
+        if self._over(page_errors, error_ratio, self.max_error_ratio) or (
+            read and self._over(unread, unread / requested, self.max_error_ratio)
+        ):
+            problems.append("error_ratio")  # (none read at all is no_source_read, exit 3)
+        articles = len(self.article_ids)
+        empty = len(self.article_ids - self.good_articles)
+        empty_ratio = empty / articles if articles else 0.0
+        if self._over(empty, empty_ratio, self.max_empty_ratio):
             problems.append("empty_ratio")
         if reason == "shutdown":
             problems.append("interrupted")

@@ -21,7 +21,7 @@ DW_OUTPUT_DIR = "output"  # empty string: write no dw-<run>.jsonl (use -O/-o fee
 
 # --- Incremental runs (issue 3; README "Incremental runs and cron") -------------------------
 DW_STATE_PATH = "output/state.sqlite3"  # SQLite state; the run lock is <this>.lock; "" = off
-DW_MAX_ERROR_RATIO = 0.2  # exit 4 when more of the fetched pages (and sources) failed
+DW_MAX_ERROR_RATIO = 0.2  # exit 4 when more of the fetched pages (or of the sources) failed
 DW_MAX_EMPTY_RATIO = 0.2  # exit 6 when more article pages gave no title or no text
 DW_MIN_PROBLEM_PAGES = 3  # ...and at least this many did (a ratio over 2 pages is noise)
 DW_PROGRESS_INTERVAL = 60.0  # seconds between progress lines (0: none)

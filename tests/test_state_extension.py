@@ -118,11 +118,13 @@ def test_error_ratio_limit_is_a_setting(tmp_path):
         (1, 0, 1, EXIT_OK),  # one of 8 sitemaps timed out in a run that found one article
         (2, 2, 0, EXIT_OK),  # two new articles, both timed out: retried next run
         (3, 3, 0, EXIT_ERRORS),  # three of three failed: a failing run however small
-        (40, 2, 2, EXIT_OK),  # 4 of 48 attempts
-        (40, 8, 2, EXIT_ERRORS),  # 10 of 48 attempts
+        (40, 2, 2, EXIT_OK),
+        (40, 9, 0, EXIT_ERRORS),  # 9 of 40 pages
+        (20, 10, 0, EXIT_ERRORS),  # half the pages, whatever the number of sources
+        (40, 0, 3, EXIT_ERRORS),  # 3 of 8 sources unread
     ],
 )
-def test_error_ratio_counts_sources_and_needs_a_few_failures(
+def test_pages_and_sources_are_judged_apart_and_need_a_few_failures(
     tmp_path, pages, failed, sources_failed, code
 ):
     stats = {
@@ -131,9 +133,12 @@ def test_error_ratio_counts_sources_and_needs_a_few_failures(
         "dwscraper/pages/scheduled": pages,
         "dwscraper/skipped/timeout": failed + sources_failed,
     }
+    if sources_failed:
+        stats["dwscraper/sources/error/timeout"] = sources_failed
     _, s = verdict(tmp_path, stats)
     assert s["exit_code"] == code
-    assert s["error_ratio"] == pytest.approx((failed + sources_failed) / (pages + 8), abs=1e-4)
+    assert s["errors"] == failed + sources_failed
+    assert s["error_ratio"] == pytest.approx(failed / pages, abs=1e-4)
 
 
 def test_min_problem_pages_is_a_setting(tmp_path):
@@ -154,7 +159,7 @@ def test_empty_ratio_over_limit_is_exit_6(tmp_path):
     ext, crawler = make_ext(tmp_path)
     for k, v in OK_SOURCES.items():
         crawler.stats.set_value(k, v)
-    ext.article_pages = 10
+    ext.article_ids = {f"a-{i}" for i in range(10)}
     for i in range(7):
         ext.item_seen({"id": f"a-{i}", "title": "T", "text": "body"})
     ext.item_seen({"id": "a-8", "title": "T", "text": "  "})  # no text
@@ -167,7 +172,7 @@ def test_empty_ratio_over_limit_is_exit_6(tmp_path):
 
 def test_one_empty_page_of_three_is_not_a_redesign(tmp_path):
     ext, _ = make_ext(tmp_path)
-    ext.article_pages = 3
+    ext.article_ids = {f"a-{i}" for i in range(3)}
     for i in range(2):
         ext.item_seen({"id": f"a-{i}", "title": "T", "text": "body"})
     s = ext.finish("finished")
@@ -186,13 +191,31 @@ def test_an_article_redirected_to_a_section_page_is_not_an_article_page(tmp_path
         renamed,
         None,
     )
-    assert ext.article_pages == 1
+    assert ext.article_ids == {"a-1002"}
     assert crawler.stats.get_value("dwscraper/pages/fetched") == 2
+
+
+def test_short_link_pages_count_by_the_article_they_land_on(tmp_path):
+    ext, crawler = make_ext(tmp_path)
+    short = Request("https://p.dw.com/p/4boRv", meta={"dw_permalink": True})
+    landed = HtmlResponse("https://www.dw.com/en/story/a-3003", body=b"", request=short)
+    ext.response_received(landed, short, None)
+    assert ext.article_ids == {"a-3003"}
+    assert crawler.stats.get_value("dwscraper/pages/fetched") == 1
+
+
+def test_good_records_of_uncounted_pages_do_not_hide_empty_ones(tmp_path):
+    ext, _ = make_ext(tmp_path)
+    ext.article_ids = {"a-1", "a-2", "a-3"}  # fetched, and all three came out empty
+    for i in (5, 6, 7):
+        ext.item_seen({"id": f"a-{i}", "title": "T", "text": "body"})
+    s = ext.finish("finished")
+    assert s["exit_code"] == EXIT_EMPTY and s["empty_ratio"] == 1.0
 
 
 def test_empty_ratio_within_limit_is_ok(tmp_path):
     ext, _ = make_ext(tmp_path)
-    ext.article_pages = 5
+    ext.article_ids = {f"a-{i}" for i in range(5)}
     for i in range(4):
         ext.item_seen({"id": f"a-{i}", "title": "T", "text": "body"})
     assert ext.finish("finished")["exit_code"] == EXIT_OK

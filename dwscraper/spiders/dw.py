@@ -395,7 +395,7 @@ class DwSpider(scrapy.Spider):
             f"{self.permalink_url}/p/{code}",
             callback=self.parse_page,
             errback=self.page_failed,
-            meta={"dw_source": "urls"},
+            meta={"dw_source": "urls", "dw_permalink": True},
         )
 
     def _filter_reason(self, cid: str, disc: Discovery) -> str | None:
