@@ -236,6 +236,7 @@ def test_title_suffix(title, expected):
         ("DZ/RR (dpa, rtr)", ["DZ", "RR"], ["dpa", "rtr"]),
         ("（法新社、路透社）", [], ["法新社", "路透社"]),
         ("CP (EFE, AFP)", ["CP"], ["EFE", "AFP"]),
+        ("DZC (EFE, Reuters)", ["DZC"], ["EFE", "Reuters"]),
         ("AFP,dpa/BÖ,ET", ["BÖ", "ET"], ["AFP", "dpa"]),
         ("Reuters, AFP / HT", ["HT"], ["Reuters", "AFP"]),
         # Editors' credit lines in other editions (a label, a colon, names).
@@ -270,6 +271,14 @@ def test_signature_lines(line, editors, agencies):
         "dpa/Berlin",
         "AFP,dpa/und so weiter",
         "AFP,dpa/Berlin",
+        "USA (dpa, AFP)",
+        "Berlin (dpa, AFP)",
+        "Ukraine (AP, Reuters)",
+        "AFP, Reuters/dpa",
+        "Reuters, AP/dpa",
+        "AP, AFP/rtr",
+        "AFP, AP/USA",
+        "AP,AFP/NATO",
         "Ja/Nein (Umfrage)",
         # The localized labels are everyday words: a sentence after one is prose.
         "Édition : la crise continue",
@@ -805,24 +814,40 @@ def test_edition_closing_lines_are_not_text_and_the_signature_is_read(lang):
     assert rec["agencies"]
 
 
+PROSE_WITH_LINKS = [
+    'The minister wrote on <a href="https://x.com/dwnews/status/1">X</a> that talks go on.',
+    'She has two million followers on <a href="https://www.instagram.com/s.k/">Instagram</a>.',
+    'Her <a href="https://www.instagram.com/dw.fan.page/p/C1x/">post</a> went viral.',
+    'The actor <a href="https://www.instagram.com/alecbaldwin/">posted</a> a reply.',
+    'The reporter <a href="https://x.com/realBobWoodward">wrote</a> about it.',
+    "©, ® and ™ are symbols that many readers never notice.",
+    "Copyright 1976: the law that still governs US music royalties.",
+    'According to Politico\'s <a href="https://www.politico.eu/newsletter/brussels-playbook/">'
+    "Brussels Playbook</a>, the Commission will propose a ban.",
+    'Readers of our <a href="https://www.dw.com/en/newsletter-stories/a-1">newsletter '
+    "story</a> asked how the newsletter market grew so fast in a decade of crises and why "
+    "many subscribers read three or more of them on their phones every morning before work.",
+]
+
+
+@pytest.mark.parametrize("prose", PROSE_WITH_LINKS)
+def test_prose_that_links_to_social_media_or_newsletters_stays_at_the_end(prose):
+    rec = parse_article(new_page(f"<p>First paragraph.</p><p>{prose}</p>"), URL)
+    assert rec["text"].endswith(normalize.clean_line(etree_text(prose)))
+
+
 @pytest.mark.parametrize(
     "prose",
     [
-        'The minister wrote on <a href="https://x.com/dwnews/status/1">X</a> that talks go on.',
-        'She has two million followers on <a href="https://www.instagram.com/s.k/">Instagram</a>.',
-        'Her <a href="https://www.instagram.com/dw.fan.page/p/C1x/">post</a> went viral.',
-        "© signs on shop windows were a common sight in the 1990s, the historian said, and the "
-        "city kept many of them, a reminder of how rules on copying changed over the years, "
-        "even as the shops closed one after another and new owners came and went each year.",
-        'Publishers launched a <a href="https://example.com/newsletter">newsletter</a> study, '
-        "which found that readers of local news subscribe to more than three newsletters on "
-        "average, and that most of them read their newsletters on phones during the morning "
-        "commute, a habit that grew during the pandemic and never went away since.",
+        *PROSE_WITH_LINKS,
+        'Russia has blocked <a href="https://t.me/dw_russian">DW\'s Telegram channel</a>.',
+        'Pratite nas i na <a href="https://www.facebook.com/dw.bosanski">Facebooku</a>.',
     ],
 )
-def test_prose_that_links_to_social_media_or_newsletters_stays(prose):
-    rec = parse_article(new_page(f"<p>First paragraph.</p><p>{prose}</p>"), URL)
-    assert rec["text"].endswith(normalize.clean_line(etree_text(prose)))
+def test_closing_shapes_in_the_middle_of_a_story_are_prose(prose):
+    body = f"<p>First paragraph.</p><p>{prose}</p><p>The story goes on here.</p>"
+    rec = parse_article(new_page(body), URL)
+    assert normalize.clean_line(etree_text(prose)) in rec["text"]
 
 
 def etree_text(fragment: str) -> str:
@@ -869,3 +894,13 @@ def test_gallery_slide_paragraphs_beside_the_figure_are_text():
         < rec["text"].index("28 Meter")
         < rec["text"].index("Dahmeshöved")
     )
+
+
+def test_gallery_without_a_gallery_container_reads_its_body_once():
+    body = (
+        "<p>Intro paragraph one.</p><figure><img src='/x.jpg'><figcaption>A harbour"
+        "</figcaption></figure><p>Intro paragraph two.</p>"
+    )
+    rec = parse_article(new_page(body), "https://www.dw.com/en/harbours/g-66000002")
+    assert rec["text"].count("Intro paragraph one.") == 1
+    assert rec["text"].count("Intro paragraph two.") == 1

@@ -23,8 +23,8 @@ from dwscraper.parsing.signature import (
     split_signature,
 )
 from dwscraper.parsing.text import (
+    body_blocks,
     clean_line,
-    container_blocks,
     drop,
     element_text,
     has_class,
@@ -118,8 +118,9 @@ def gallery_captions(article: Element, skip: list, galleries: list) -> list[str]
                     out.append(line)
             if caption:
                 out.append(caption)
-            # A slide may tell more than its caption, in paragraphs beside the figure.
-            for para in parent.iterchildren("p") if parent is not None else []:
+            # A slide may tell more than its caption, in paragraphs beside the figure (only in
+            # a gallery container: a figure in the body has the body's paragraphs beside it).
+            for para in parent.iterchildren("p") if parent is not None and galleries else []:
                 line = element_text(para)
                 if line and line != caption and line not in out:
                     out.append(line)
@@ -167,7 +168,7 @@ def liveblog_entries(article: Element, riches: list) -> tuple[list[str], Signatu
                     if line:
                         out.append(line)
                     break
-        blocks, sig = split_signature(container_blocks(rich))
+        blocks, sig = split_signature(body_blocks(rich))
         out.extend(blocks)
         found.editors = merge_agencies(found.editors, sig.editors)
         found.agencies = merge_agencies(found.agencies, sig.agencies)
@@ -293,7 +294,7 @@ def read(article: Element, page_type: str | None) -> NewPage:
     else:
         blocks = []
         for rich in riches:
-            blocks.extend(container_blocks(rich))
+            blocks.extend(body_blocks(rich))
         if page_type == "gallery":
             if galleries and lead is None:
                 first = next(galleries[0].iter("figure"), None)
@@ -325,7 +326,7 @@ def state_blocks(html: str | None) -> list[str]:
         if doc.root is not None
         else None
     )
-    return container_blocks(body) if body is not None else []
+    return body_blocks(body) if body is not None else []
 
 
 def related_topics(section: Element | None) -> list[str]:

@@ -23,8 +23,8 @@ from dwscraper.parsing.signature import (
     split_signature,
 )
 from dwscraper.parsing.text import (
+    body_blocks,
     clean_line,
-    container_blocks,
     element_text,
     has_class,
     raw_text,
@@ -244,7 +244,7 @@ def read(body: Element | None, long_texts: list) -> OldPage:
         if not any(has_class(a, "longText") for a in lt.iterancestors("div")):
             body_el = lt
             break
-    blocks = container_blocks(body_el) if body_el is not None else []
+    blocks = body_blocks(body_el) if body_el is not None else []
     kept: list[str] = []
     for line in blocks:
         names = _author_line(line)

@@ -57,6 +57,17 @@ _KNOWN_AGENCIES = frozenset(
 _WORD_AGENCIES = frozenset({"reuters", "xinhua", "yonhap", "kyodo", "anadolu", "lusa", "interfax"})
 
 
+# Short capitals that open a heading or dateline line ("USA (dpa, AFP)"), not an editor's.
+_NOT_INITIALS = frozenset({"usa", "us", "uk", "eu", "un", "uno", "nato", "who", "imf", "ecb"})
+
+
+def _lone_initials(value: str) -> bool:
+    """One editor's initials in capitals ("CP", "DZC"): two or three letters, not a country
+    or an organisation ("USA", "EU"); "Berlin" and "Ukraine" are words."""
+    value = value.strip()
+    return value.isupper() and 2 <= len(value) <= 3 and value.lower() not in _NOT_INITIALS
+
+
 @dataclass
 class Signature:
     """What a signature / credit line said."""
@@ -98,7 +109,7 @@ def parse_signature(line: str | None) -> Signature | None:
         agencies = _tokens(agencies_raw) if agencies_raw else []
         n_known = sum(a.lower() in _KNOWN_AGENCIES for a in agencies)
         known = n_known > 0
-        upper_ok = known and ("/" in initials or n_known >= 2)
+        upper_ok = known and ("/" in initials or (n_known >= 2 and _lone_initials(initials)))
         # Initials are short letter groups, lowercase in Latin script unless known agencies
         # follow ("EL/ers (EFE, AFP)", or one editor's "CP (EFE, AFP)": two agencies, since
         # "USA (dpa)" is a heading); "2022/2023" and "Ja/Nein" are not initials.
@@ -124,9 +135,13 @@ def parse_signature(line: str | None) -> Signature | None:
             agencies
             and all(a.lower() in _KNOWN_AGENCIES for a in agencies)
             and editors
-            # Initials, not words: "AFP,dpa/Berlin" is not a signature.
+            # Initials, not words or agencies: "AFP,dpa/Berlin", "AFP, Reuters/dpa" are not.
             and all(
-                len(e) <= 4 and _INITIAL_RE.match(e) and (e.isupper() or e.islower())
+                len(e) <= 4
+                and _INITIAL_RE.match(e)
+                and (e.isupper() or e.islower())
+                and e.lower() not in _KNOWN_AGENCIES
+                and e.lower() not in _NOT_INITIALS
                 for e in editors
             )
         ):

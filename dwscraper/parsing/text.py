@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import lxml.etree as etree
 
 from dwscraper.parsing.document import Element
+from dwscraper.parsing.signature import parse_signature
 
 PROSE_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "pre"})
 # Prose blocks that are one line of their own text (lists are per item, quotes may embed).
@@ -68,9 +69,10 @@ CLUTTER_LINE_RE = re.compile(
     r"related\s+content|mehr\s+zum\s+thema|dw\s+recommends|die\s+redaktion\s+empfiehlt|"
     r"audios\s+and\s+videos\s+on\s+the\s+topic|audio\s+und\s+video\s+zum\s+thema|"
     r"related\s+topics|ähnliche\s+themen|print\s+this\s+page|seite\s+drucken|permalink.*|"
-    r"https?://p\.dw\.com/p/\w+|"
-    # A copyright notice ("© 2024 Deutsche Welle", "© 2024年德国之声版权声明：…"): never prose.
-    r"(?:©|copyright\s+(?:©\s*)?\d{4}).*)$",
+    r"(?:https?://)?(?:p\.dw\.com|(?:www\.)?dw\.(?:com|de))/p/\w+|"
+    # A copyright notice ("© 2024 Deutsche Welle", "© 2024年德国之声版权声明：…", "© DW"):
+    # never prose. Only that shape: "©, ® and ™ are symbols..." is a sentence.
+    r"(?:©\s*(?:\d{4}|dw\b|deutsche\s+welle)|copyright\s*©).*)$",
     re.I,
 )
 
@@ -274,10 +276,6 @@ def is_promo(el: Element, text: str, links: list[Element] | None = None) -> bool
         len(text) <= _PROMO_MAX or (len(text) <= _PROMO_EM_MAX and _all_italic(el))
     ):
         return True  # the preferred-source call to action, link on all or part of it
-    if "newsletter" in href and (
-        len(text) <= _PROMO_MAX or (len(text) <= _PROMO_EM_MAX and _all_italic(el))
-    ):
-        return True  # "While you're here: ... sign up for our newsletter" (a line, or italics)
     if not (has_class(a, "icon") or "newsletter" in href):
         return False
     return clean_line(raw_text(a)) == text
@@ -288,16 +286,13 @@ _SOCIAL_HOST_RE = re.compile(
     r"telegram\.me|tiktok\.com|whatsapp\.com|vk\.com|ok\.ru|linkedin\.com|threads\.net|"
     r"bsky\.app)$"
 )
-# DW's own accounts are named for it (dw.chinese, dw_russian, @dwnews, DeutscheWelle).
-_DW_HANDLE_RE = re.compile(r"dw|deutschewelle", re.I)
-# Paths of a post, not of an account: a paragraph linking there quotes the post.
-_POST_SEGMENTS = frozenset(
-    {"status", "statuses", "p", "reel", "reels", "watch", "posts", "video", "videos", "shorts"}
-)
+# DW's own accounts are named for it: dw.chinese, dw_russian, @dwnews, DeutscheWelle.
+_DW_HANDLE_RE = re.compile(r"(?:dw|deutschewelle)", re.I)
+_CHANNEL_PREFIXES = frozenset({"c", "user", "channel", "s"})  # youtube.com/c/<handle>, t.me/s/
 
 
 def _is_dw_account(href: str) -> bool:
-    """A link to one of DW's social media accounts (its profile page, not a post)."""
+    """A link to one of DW's social media accounts (its profile, not a post)."""
     try:
         parts = urlsplit(href.strip())
     except ValueError:
@@ -305,21 +300,62 @@ def _is_dw_account(href: str) -> bool:
     if not _SOCIAL_HOST_RE.search((parts.hostname or "").lower()):
         return False
     segments = [seg for seg in parts.path.split("/") if seg]
-    return (
-        0 < len(segments) <= 2
-        and not _POST_SEGMENTS.intersection(seg.lower() for seg in segments)
-        and _DW_HANDLE_RE.search(parts.path) is not None
+    if segments and segments[0].lower() in _CHANNEL_PREFIXES:
+        segments = segments[1:]
+    return len(segments) == 1 and _DW_HANDLE_RE.match(segments[0].lstrip("@")) is not None
+
+
+def _is_dw_newsletter(href: str) -> bool:
+    """A link to DW's own newsletter sign-up (on dw.com, or relative)."""
+    try:
+        parts = urlsplit(href.strip())
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    return (not host or host == "dw.com" or host.endswith(".dw.com")) and (
+        "newsletter" in parts.path.lower()
     )
 
 
-def is_follow_us(text: str, links: list[Element]) -> bool:
-    """'Follow us on Facebook, X and YouTube', 'DW中文有Instagram！…关注我们！': the editions'
-    closing call to follow DW, a short paragraph whose every link is a DW account."""
-    return (
-        bool(links)
-        and len(text) <= _PROMO_EM_MAX
-        and all(_is_dw_account(a.get("href") or "") for a in links)
-    )
+def _is_closing(el: Element) -> bool:
+    """One of the lines DW's editions close an article with: a call to follow DW's accounts
+    ('Follow us on Facebook, X and YouTube', 'DW中文有Instagram！…关注我们！': every link a DW
+    account) or a note in italics about DW's newsletter."""
+    if el.tag != "p":
+        return False
+    links = list(el.iter("a"))
+    if not links:
+        return False
+    text = element_text(el) or ""
+    if len(text) > _PROMO_EM_MAX:
+        return False
+    if all(_is_dw_account(a.get("href") or "") for a in links):
+        return True
+    # A newsletter note is set in italics, like DW's other closing notes.
+    return len(links) == 1 and _all_italic(el) and _is_dw_newsletter(links[0].get("href") or "")
+
+
+_CLOSING_SCAN = 6  # closing lines and a signature among them: the last few blocks at most
+
+
+def drop_closing_lines(body: Element) -> None:
+    """Drop the editions' closing lines (see _is_closing) from the end of a body, looking
+    past a signature line among them ("ht/ag (AFP, dpa)" often stands before them). Only
+    at the end: the same link in the middle of a story is part of the story."""
+    seen = 0
+    for child in reversed(list(body.iterchildren())):
+        if not isinstance(child.tag, str):
+            continue
+        seen += 1
+        if seen > _CLOSING_SCAN:
+            return
+        if _is_closing(child):
+            drop(child)
+            continue
+        text = element_text(child)
+        if not text or is_clutter_line(text) or parse_signature(text) is not None:
+            continue  # an empty block, a copyright notice, the signature: look further up
+        return
 
 
 def block_lines(el: Element) -> list[str]:
@@ -338,9 +374,7 @@ def block_lines(el: Element) -> list[str]:
     text = element_text(el)
     if not text:
         return []
-    if tag == "p" and (
-        is_read_more(el, text, links) or is_promo(el, text, links) or is_follow_us(text, links)
-    ):
+    if tag == "p" and (is_read_more(el, text, links) or is_promo(el, text, links)):
         return []
     if is_clutter_line(text):
         return []
@@ -371,6 +405,12 @@ def _is_embed_container(el: Element) -> bool:
         bool(_EMBED_CLASS_RE.search(cls))
         or next(el.iterdescendants(*_MEDIA_TAGS), None) is not None
     )
+
+
+def body_blocks(body: Element) -> list[str]:
+    """An article body's prose blocks: its closing lines dropped, then container_blocks."""
+    drop_closing_lines(body)
+    return container_blocks(body)
 
 
 def container_blocks(container: Element, depth: int = 0) -> list[str]:

@@ -36,6 +36,7 @@ from dwscraper import pages, sources, urls
 from dwscraper import settings as project_settings
 from dwscraper.accounting import Ledger
 from dwscraper.normalize import utc_now
+from dwscraper.state import newest
 from dwscraper.urls import EDITIONS
 
 logger = logging.getLogger(__name__)
@@ -59,8 +60,7 @@ class Discovery:
 
         Feeds may link an older slug (DW redirects it); sitemaps list the current one.
         """
-        if entry.date and _newer_date(entry.date, self.date):
-            self.date = entry.date
+        self.date = newest(self.date, entry.date)
         if entry.lastmod and (not self.lastmod or entry.lastmod > self.lastmod):
             self.lastmod = entry.lastmod
         from_feed = source.startswith("rss")
@@ -69,16 +69,6 @@ class Discovery:
             self.url_from_feed = from_feed
         elif url and self.url_from_feed and not from_feed:
             self.url, self.url_from_feed = url, False
-
-
-def _newer_date(new: str, old: str | None) -> bool:
-    """True when `new` says more than `old`: a later day, or the same day more precisely
-    (a time over a bare day) or later. Both are normalized (YYYY-MM-DD[THH:MM:SSZ])."""
-    if not old:
-        return True
-    if new[:10] != old[:10]:
-        return new[:10] > old[:10]
-    return (len(new), new) > (len(old), old)
 
 
 # A fetch filter decides, before a page is requested, whether to skip it.
