@@ -904,3 +904,48 @@ def test_gallery_without_a_gallery_container_reads_its_body_once():
     rec = parse_article(new_page(body), "https://www.dw.com/en/harbours/g-66000002")
     assert rec["text"].count("Intro paragraph one.") == 1
     assert rec["text"].count("Intro paragraph two.") == 1
+
+
+def test_old_layout_city_after_the_authors_name_is_not_an_author():
+    small = "<li><strong>Autor</strong> Bernd Riegert, Brüssel</li>"
+    rec = parse_article(old_page("<p>Ein Bericht aus Brüssel.</p>", small), OLD)
+    assert rec["authors"] == ["Bernd Riegert"]
+    small = "<li><strong>Autoren</strong> Anke Jansen, Ole Petersen</li>"
+    assert parse_article(old_page("<p>Text.</p>", small), OLD)["authors"] == [
+        "Anke Jansen",
+        "Ole Petersen",
+    ]
+
+
+def test_an_agency_named_as_author_is_a_source():
+    ld = (
+        '<script type="application/ld+json">{"@type":"NewsArticle","headline":"A headline",'
+        '"author":[{"@type":"Person","name":"dpa"}],'
+        '"datePublished":"2024-01-30T14:13:12Z"}</script>'
+    )
+    rec = parse_article(new_page(head=ld), URL)
+    assert rec["authors"] == [] and "dpa" in rec["agencies"]
+
+
+def test_json_ld_with_raw_newlines_in_strings_is_read():
+    ld = (
+        '<script type="application/ld+json">{"@type":"NewsArticle","headline":"A\n headline",'
+        '"datePublished":"2024-01-30T14:13:12Z","dateModified":"2024-01-30T15:00:00Z"}</script>'
+    )
+    rec = parse_article(new_page(head=ld), URL)
+    assert rec["published"] == "2024-01-30T14:13:12Z"
+    assert rec["modified"] == "2024-01-30T15:00:00Z"
+
+
+def test_generic_extraction_splits_the_signature_off_too():
+    paras = "".join(
+        f"<p>Paragraph {i} of a story on a page in no DW layout, with enough words to be "
+        f"read as the main text by a generic extractor that looks at density.</p>"
+        for i in range(6)
+    )
+    sig = "<p>rc/msh (AFP, AP, Reuters)</p>"
+    html = f"<html><body><div class='story'>{paras}{sig}</div></body></html>"
+    rec = parse_article(html, URL)
+    assert rec["extractor"] == "fallback"
+    assert "rc/msh" not in rec["text"]
+    assert rec["editors"] == ["rc", "msh"] and rec["agencies"] == ["AFP", "AP", "Reuters"]

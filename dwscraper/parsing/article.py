@@ -49,7 +49,7 @@ from dwscraper.parsing.metadata import (
     read_meta,
     strip_title_suffix,
 )
-from dwscraper.parsing.signature import Signature, merge_agencies, split_signature
+from dwscraper.parsing.signature import Signature, is_agency, merge_agencies, split_signature
 from dwscraper.parsing.text import block_word_count, clean_line, join_blocks, raw_text
 from dwscraper.record import new_record
 
@@ -238,7 +238,7 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
             related = meta.related_topics
         else:
             text = fallback.extract(doc, rec["url"], drop=(title,))
-            blocks = text.split("\n\n") if text else []
+            blocks, signature = split_signature(text.split("\n\n") if text else [])
             extractor = "fallback" if text else None
         if blocks:
             topics = meta.kicker or keywords
@@ -246,6 +246,9 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
             caption = meta.image_caption or meta.image_alt
             image = {"url": None, "caption": caption, "credit": meta.image_credit}
     signature.agencies = merge_agencies(signature.agencies, meta.agencies)
+    # An agency named as the page's author ("dpa") is the item's source, not a person.
+    credited = [n.strip() for n in authors if n and is_agency(n)]
+    signature.agencies = merge_agencies(signature.agencies, credited)
 
     rec["title"] = clean_line(title) or clean_line(meta.title) or meta.title_from_meta
     if not rec["title"] and doc.root is not None:

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from dwscraper.parsing.document import Doc
-from dwscraper.parsing.signature import byline_agencies, merge_agencies
+from dwscraper.parsing.signature import byline_agencies, is_agency, merge_agencies
 
 _JSON = json.JSONDecoder()
 _APOLLO_RE = re.compile(r"__APOLLO_STATE__\s*=\s*")
@@ -81,10 +81,10 @@ def strip_title_suffix(title: str | None) -> str | None:
 
 
 def is_person_name(name: str | None) -> bool:
-    """People only: never the broadcaster, never a bare number or URL."""
+    """People only: never the broadcaster or a news agency, never a bare number or URL."""
     if not name or len(name) > 120:
         return False
-    if _NOT_PEOPLE.match(name) or "://" in name:
+    if _NOT_PEOPLE.match(name) or "://" in name or is_agency(name):
         return False
     return any(ch.isalpha() for ch in name)
 
@@ -123,7 +123,7 @@ def _load_ld(doc: Doc) -> dict[str, Any] | None:
     candidates: list[dict[str, Any]] = []
     for raw in doc.ld_json:
         try:
-            data = json.loads(raw)
+            data = json.loads(raw, strict=False)  # raw newlines/tabs in strings: seen
         except (ValueError, RecursionError):
             continue
         stack = as_list(data)
@@ -192,6 +192,11 @@ def _names(values: Any) -> list[str]:
     return out
 
 
+def _agency_names(values: Any) -> list[str]:
+    names = (item.get("name") if isinstance(item, dict) else item for item in as_list(values))
+    return [n.strip() for n in names if isinstance(n, str) and is_agency(n)]
+
+
 def _keywords(value: Any) -> list[str]:
     out: list[str] = []
     items = value.split(",") if isinstance(value, str) else as_list(value)
@@ -225,6 +230,8 @@ def read_meta(doc: Doc, numeric_id: str | None) -> Meta:
             as_str(name) if isinstance(name, str) else None
         )
         meta.authors = _names(ld.get("author"))
+        # An agency given as the author ("dpa", as a Person or an Organization) is a source.
+        meta.agencies = merge_agencies(meta.agencies, _agency_names(ld.get("author")))
         meta.published = as_str(ld.get("datePublished")) or as_str(ld.get("uploadDate"))
         meta.modified = as_str(ld.get("dateModified"))
         meta.image_url = _image_url(ld.get("image")) or _image_url(ld.get("thumbnailUrl"))

@@ -137,13 +137,17 @@ def _label(li: Element) -> tuple[str, str]:
 
 
 def split_names(value: str) -> list[str]:
-    """'A, B und C' -> ['A', 'B', 'C'] (people only)."""
+    """'A, B und C' -> ['A', 'B', 'C'] (people only, not the place after a name)."""
     from dwscraper.parsing.metadata import is_person_name
 
     # "Jeanette Seiffert (mit dpa, afp)": the bracket names sources, not more authors.
     value = _BRACKETS_RE.sub(" ", value)
-    names = [clean_line(n) for n in _NAME_SPLIT_RE.split(value)]
-    return [n for n in dict.fromkeys(names) if n and is_person_name(n)]
+    names = [n for n in (clean_line(n) for n in _NAME_SPLIT_RE.split(value)) if n]
+    if any(" " in n for n in names):
+        # "Bernd Riegert, Brüssel": where names have first and last names, a single word
+        # after a comma is the correspondent's city, not another author.
+        names = [n for n in names if " " in n]
+    return [n for n in dict.fromkeys(names) if is_person_name(n)]
 
 
 def day_from(value: str) -> tuple[str | None, str | None]:

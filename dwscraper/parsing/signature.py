@@ -57,6 +57,11 @@ _KNOWN_AGENCIES = frozenset(
 _WORD_AGENCIES = frozenset({"reuters", "xinhua", "yonhap", "kyodo", "anadolu", "lusa", "interfax"})
 
 
+def is_agency(name: str) -> bool:
+    """A news agency DW credits ("dpa", "AFP", "Reuters"): a source, never an author."""
+    return name.strip().lower() in _KNOWN_AGENCIES
+
+
 # Short capitals that open a heading or dateline line ("USA (dpa, AFP)"), not an editor's.
 _NOT_INITIALS = frozenset({"usa", "us", "uk", "eu", "un", "uno", "nato", "who", "imf", "ecb"})
 
