@@ -949,3 +949,28 @@ def test_generic_extraction_splits_the_signature_off_too():
     assert rec["extractor"] == "fallback"
     assert "rc/msh" not in rec["text"]
     assert rec["editors"] == ["rc", "msh"] and rec["agencies"] == ["AFP", "AP", "Reuters"]
+
+
+@pytest.mark.parametrize(
+    ("credit", "note", "editors", "agencies"),
+    [
+        (
+            "<em>Edited by: Wesley Muster</em>",
+            "<em>This article was originally written in German.</em>",
+            ["Wesley Muster"],
+            [],
+        ),
+        (
+            "ss/rc (AFP, dpa)",
+            "Dieser Artikel wurde aus dem Englischen adaptiert.",
+            ["ss", "rc"],
+            ["AFP", "dpa"],
+        ),
+    ],
+)
+def test_credit_lines_before_a_closing_note_leave_the_text(credit, note, editors, agencies):
+    body = f"<p>The story itself, in one paragraph.</p><p>{credit}</p><p>{note}</p>"
+    rec = parse_article(new_page(body), URL)
+    note_text = etree_text(note)
+    assert rec["text"] == f"The story itself, in one paragraph.\n\n{note_text}"
+    assert rec["editors"] == editors and rec["agencies"] == agencies

@@ -202,18 +202,27 @@ def merge_agencies(first: list[str], more: list[str]) -> list[str]:
     return merged
 
 
+# A short note may close an item after its credit lines ("This article was originally
+# published in German.", "Dieser Artikel wurde aus dem Englischen adaptiert."): looked past.
+_NOTE_MAX = 200
+
+
 def split_signature(blocks: list[str]) -> tuple[list[str], Signature]:
-    """Blocks without their trailing signature/credit lines, and what those lines said."""
+    """Blocks without their trailing signature/credit lines, and what those lines said.
+
+    The signature and an "Edited by" line may both close an item, in either order, and one
+    short last line (a translation note) may follow them: it stays, they leave the text.
+    """
     found = Signature()
     out = list(blocks)
-    # The signature and an "Edited by" line may both close an item, in either order.
-    for _ in range(3):
-        if not out:
-            break
-        sig = parse_signature(out[-1])
+    last = len(out) - 1
+    for i in range(last, max(-1, last - 4), -1):
+        sig = parse_signature(out[i])
         if sig is None:
+            if i == last and len(out[i]) <= _NOTE_MAX:
+                continue  # perhaps a note after the credit lines: look at the line above
             break
-        out.pop()
+        del out[i]
         found.editors = sig.editors + [e for e in found.editors if e not in sig.editors]
         found.agencies = sig.agencies + [a for a in found.agencies if a not in sig.agencies]
     return out, found
