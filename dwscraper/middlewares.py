@@ -39,7 +39,7 @@ from scrapy.utils.asyncio import sleep
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
 
-from dwscraper import urls
+from dwscraper import charsets, urls
 from dwscraper.accounting import EXCEPTION_ACCOUNTED, Ledger, kind_of
 
 logger = logging.getLogger(__name__)
@@ -267,28 +267,6 @@ class AccountingMiddleware:
 
 
 # --- charset ---------------------------------------------------------------------------------
-_META_CHARSET = re.compile(
-    rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]{1,40})""", re.I
-)
-_BOM_CODECS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-# What browsers do: a page labelled Latin-1 or ASCII is decoded as windows-1252.
-_LEGACY = {"iso8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252"}
-
-
-def _codec(label: str | None) -> str | None:
-    if not label:
-        return None
-    try:
-        name = codecs.lookup(label.strip().strip("\"'")).name
-    except LookupError:
-        return None
-    return _LEGACY.get(name, name)
-
-
 def real_encoding(response: Response) -> str | None:
     """The encoding a text response must be decoded with when Scrapy's choice is wrong.
 
@@ -299,30 +277,8 @@ def real_encoding(response: Response) -> str | None:
         return None
     ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
     m = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9_:.-]+)", ctype, re.I)
-    real = choose_encoding(response.body, m.group(1) if m else None)
-    return None if _codec(response.encoding) == _codec(real) else real
-
-
-def choose_encoding(body: bytes, header_charset: str | None) -> str:
-    """The page's real encoding: BOM, then valid UTF-8, then the declared one, then cp1252.
-
-    Valid UTF-8 wins over a declaration because a page whose bytes decode as UTF-8 and that
-    says Latin-1 is (in practice, always) mislabelled UTF-8; invalid UTF-8 that says UTF-8 is
-    Windows-1252 text served with a default header.
-    """
-    for bom, name in _BOM_CODECS:
-        if body.startswith(bom):
-            return name
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(body) - 3:  # not just a multi-byte char cut by truncation
-            m = _META_CHARSET.search(body[:4096])
-            declared = _codec(header_charset) or _codec(m.group(1).decode("ascii") if m else None)
-            if declared and not declared.startswith(("utf", "utf_")):
-                return declared
-            return "cp1252"
-    return "utf-8"
+    real = charsets.choose(response.body, m.group(1) if m else None)
+    return None if charsets.codec(response.encoding) == charsets.codec(real) else real
 
 
 # --- retries ---------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.test import get_crawler
 
-from dwscraper import accounting
+from dwscraper import accounting, charsets
 from dwscraper.accounting import SCHEDULED, Ledger, drop_reason, skips, totals
 from dwscraper.middlewares import (
     RETRY_DELAY,
@@ -29,7 +29,6 @@ from dwscraper.middlewares import (
     ScopeMiddleware,
     allowed_netlocs,
     backoff_delay,
-    choose_encoding,
     exception_reason,
     in_scope,
     is_html,
@@ -592,11 +591,11 @@ def test_pages_are_decoded_with_their_real_charset(body, ctype):
 
 def test_choose_encoding_prefers_declared_legacy_charset_over_cp1252():
     body = "<p>Привет, мир</p>".encode("cp1251")
-    assert choose_encoding(body, "windows-1251") == "cp1251"
-    assert choose_encoding(body, None) == "cp1252"  # nothing better to go on
-    assert choose_encoding(b"<p>ok</p>", "windows-1251") == "utf-8"
+    assert charsets.choose(body, "windows-1251") == "cp1251"
+    assert charsets.choose(body, None) == "cp1252"  # nothing better to go on
+    assert charsets.choose(b"<p>ok</p>", "windows-1251") == "utf-8"
     cut = "<p>Grüße</p>".encode()[:-8]  # a multi-byte char cut at the end
-    assert choose_encoding(cut[: cut.index(b"\xc3") + 1], None) == "utf-8"
+    assert charsets.choose(cut[: cut.index(b"\xc3") + 1], None) == "utf-8"
 
 
 # --- meta refresh ----------------------------------------------------------------------------

@@ -14,24 +14,14 @@ from dataclasses import dataclass, field
 
 import lxml.etree as etree
 
+from dwscraper import charsets
+
 # Plain lxml elements, not lxml.html's: its Python-level element-class lookup on every node
 # touched costs more than all of our extraction.
 Element = etree._Element
 
-# Enough of the page to find a <meta charset>; DW writes it in the first few hundred bytes.
-_SNIFF_BYTES = 4096
-_CHARSET_VALUE_RE = re.compile(rb"""\s*=\s*["']?\s*([A-Za-z0-9_:.-]+)""")
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _XML_DECL_BYTES_RE = re.compile(rb"^\s*<\?xml[^>]*\?>", re.I)
-_BOMS: tuple[tuple[bytes, str], ...] = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-# What browsers do: a page that says Latin-1 is decoded as windows-1252 (its superset).
-_ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "us-ascii": "cp1252"}
 
 # 50+ identical wrapper tags in a row: no page nests like that except to attack a parser.
 _DEEP_OPEN = re.compile(r"((?:<(?:div|span|section|b|i|p|font|ul|li)\b[^>]*>\s*))\1{49,}", re.I)
@@ -116,71 +106,13 @@ class Doc:
         return None
 
 
-def _normalize_encoding(name: str) -> str | None:
-    name = name.strip().lower()
-    name = _ALIASES.get(name, name)
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        return None
-
-
-def _declared_charset(head: bytes) -> bytes | None:
-    """The charset a <meta> in `head` declares (charset= or http-equiv content=...)."""
-    lowered = None
-    pos = head.find(b"charset")
-    if pos < 0:
-        lowered = head.lower()
-        pos = lowered.find(b"charset")
-    while pos >= 0:
-        start = head.rfind(b"<", 0, pos)
-        if (
-            start >= 0
-            and head[start : start + 5].lower() == b"<meta"
-            and head.find(b">", start, pos) < 0
-        ):
-            m = _CHARSET_VALUE_RE.match(head, pos + 7)
-            if m:
-                return m.group(1)
-        pos = (lowered or head).find(b"charset", pos + 7)
-    return None
-
-
-def _bom(data: bytes) -> tuple[bytes, str] | None:
-    """(BOM, its encoding) when data starts with one (UTF-32 tested before UTF-16)."""
-    for bom, enc in _BOMS:
-        if data.startswith(bom):
-            return bom, enc
-    return None
-
-
-def sniff_encoding(data: bytes) -> str:
-    """The encoding to read `data` with: BOM, then the declared charset, then UTF-8 if it
-    decodes, else cp1252 (what browsers assume for legacy Western pages)."""
-    if bom := _bom(data):
-        return bom[1]
-    raw = _declared_charset(data[:_SNIFF_BYTES])
-    declared = _normalize_encoding(raw.decode("ascii", "replace")) if raw else None
-    # A page that says "utf-16" in an ASCII-compatible prolog is lying; ignore that.
-    if declared and not declared.startswith(("utf-16", "utf-32", "utf_16", "utf_32")):
-        return "utf-8" if declared in ("utf-8", "utf_8") else declared
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return "cp1252"
-    return "utf-8"
-
-
 def encoding_for(data: bytes, declared: str | None = None) -> str:
-    """The encoding to read `data` with, in a browser's order: BOM, then the charset the
-    transport declared (HTTP Content-Type, as Scrapy resolved it), then sniff_encoding."""
-    if bom := _bom(data):
-        return bom[1]
-    if declared:
-        enc = _normalize_encoding(declared)
-        if enc:
-            return "utf-8" if enc in ("utf-8", "utf_8") else enc
-    return sniff_encoding(data)
+    """The encoding to read `data` with: dwscraper.charsets.choose, except that a transport
+    that says UTF-8 is taken at its word here (no decode to check): libxml2 reads the bytes
+    as they are and reports invalid ones, which _build then decodes by the full rule."""
+    if charsets.is_utf8(charsets.codec(declared)) and not charsets.bom(data):
+        return "utf-8"
+    return charsets.choose(data, declared)
 
 
 def decode(data: str | bytes, encoding: str | None = None) -> str:
@@ -188,9 +120,10 @@ def decode(data: str | bytes, encoding: str | None = None) -> str:
     if isinstance(data, str):
         return data[1:] if data.startswith("\ufeff") else data
     enc = encoding_for(data, encoding)
-    bom = _bom(data)
-    if bom and bom[1] == enc:
-        data = data[len(bom[0]) :]
+    mark = charsets.bom(data)
+    if mark and mark[1] == enc:
+        data = data[len(mark[0]) :]
+    # A transport's UTF-8 with a stray bad byte reads as response.text would: U+FFFD there.
     return data.decode(enc, errors="replace")
 
 
