@@ -974,3 +974,25 @@ def test_credit_lines_before_a_closing_note_leave_the_text(credit, note, editors
     note_text = etree_text(note)
     assert rec["text"] == f"The story itself, in one paragraph.\n\n{note_text}"
     assert rec["editors"] == editors and rec["agencies"] == agencies
+
+
+@pytest.mark.parametrize(
+    ("block", "line"),
+    [
+        (
+            "<blockquote><p>Erster Satz des Zitats.</p><p>Zweiter Satz.</p></blockquote>",
+            "Erster Satz des Zitats. Zweiter Satz.",
+        ),
+        (
+            '<blockquote><p>"Wir warten."</p><footer>Dmitri Muster</footer></blockquote>',
+            '"Wir warten." Dmitri Muster',
+        ),
+        ("<ul><li><p>Erstens.</p><p>Zweitens.</p></li></ul>", "Erstens. Zweitens."),
+        ("<ul><li>Oben<ul><li>Unten</li></ul></li></ul>", "Oben Unten"),
+        ("<table><tr><td>Ja<br>Nein</td><td>Vielleicht</td></tr></table>", "Ja Nein | Vielleicht"),
+        ("<p>Read <cite>Der Spiegel</cite>, then decide.</p>", "Read Der Spiegel, then decide."),
+    ],
+)
+def test_block_edges_inside_a_block_separate_words(block, line):
+    rec = parse_article(new_page(f"<p>Lead paragraph.</p>{block}"), URL)
+    assert rec["text"] == f"Lead paragraph.\n\n{line}"

@@ -26,6 +26,12 @@ _NON_PROSE_TAGS = frozenset(
 )
 # Each holds "ad" or "copyright" (_drop_non_prose tests those substrings before splitting).
 _NON_PROSE_CLASSES = frozenset({"copyright", "rich-text-ad", "advertisement", "advertise"})
+# Blocks inside a block (a quote's paragraphs and footer, a list item's list): text at their
+# edges is separate words, whatever the markup's spacing.
+_SPACED_BLOCKS = frozenset(
+    {"p", "div", "li", "ul", "ol", "dl", "dt", "dd", "footer", "blockquote", "section",
+     "h2", "h3", "h4", "h5", "h6", "table", "tr", "td", "th", "caption"}
+)  # fmt: skip
 _LINKS = etree.XPath(".//a")
 _NON_LINK_TEXT = etree.XPath(".//text()[not(ancestor::a)]")
 _MEDIA_TAGS = ("img", "picture", "figure", "video", "audio")
@@ -196,6 +202,10 @@ def _drop_non_prose(el: Element) -> list[Element]:
             # A line break separates words even where the markup has no space.
             _store(sub, "tail", " " + (sub.tail or ""))
             continue
+        elif tag in _SPACED_BLOCKS:
+            # So do block edges: a quote's two paragraphs, a list item's nested list.
+            _store(sub, "text", " " + (sub.text or ""))
+            _store(sub, "tail", " " + (sub.tail or ""))
         elif tag in _NON_PROSE_TAGS:
             bad.append(sub)
             continue
@@ -503,10 +513,15 @@ def table_lines(table: Element, depth: int = 0) -> list[str]:
     if caption is not None:
         lines.append(element_text(caption))
     for tr in rows:
-        cells = [element_text(c) or "" for c in tr.iterchildren("td", "th")]
+        cells = [_cell_text(c) for c in tr.iterchildren("td", "th")]
         if any(cells):
             lines.append(_CELL_SEPARATOR.join(cells).strip())
     return [line for line in lines if line and not is_clutter_line(line)]
+
+
+def _cell_text(cell: Element) -> str:
+    _drop_non_prose(cell)  # credits out, <br> and block edges spaced ("Ja<br>Nein")
+    return element_text(cell) or ""
 
 
 def _own_table(tr: Element, table: Element) -> bool:
