@@ -996,3 +996,49 @@ def test_credit_lines_before_a_closing_note_leave_the_text(credit, note, editors
 def test_block_edges_inside_a_block_separate_words(block, line):
     rec = parse_article(new_page(f"<p>Lead paragraph.</p>{block}"), URL)
     assert rec["text"] == f"Lead paragraph.\n\n{line}"
+
+
+def _ld(obj: str) -> str:
+    return f'<script type="application/ld+json">{obj}</script>'
+
+
+def test_the_pages_own_json_ld_wins_over_an_embedded_videos():
+    video = _ld('{"@type":"VideoObject","name":"Clip","uploadDate":"2024-01-25T10:00:00Z"}')
+    article = _ld(
+        '{"@type":"NewsArticle","headline":"A headline","datePublished":"2024-01-30T14:13:12Z",'
+        '"dateModified":"2024-01-30T14:13:51Z"}'
+    )
+    rec = parse_article(new_page(head=video + article), URL)
+    assert (rec["published"], rec["modified"]) == ("2024-01-30T14:13:12Z", "2024-01-30T14:13:51Z")
+    # Named by its URL, the page's own object wins whatever its type.
+    own = _ld(
+        '{"@type":"VideoObject","name":"Main","uploadDate":"2024-02-01T08:00:00Z",'
+        '"url":"https://www.dw.com/en/some-story/a-70000099"}'
+    )
+    other = _ld('{"@type":"NewsArticle","headline":"Other","datePublished":"2023-01-01T00:00:00Z"}')
+    assert parse_article(new_page(head=other + own), URL)["published"] == "2024-02-01T08:00:00Z"
+
+
+def test_a_modification_before_publication_is_no_date():
+    ld = _ld(
+        '{"@type":"NewsArticle","headline":"A headline","datePublished":"2024-01-30T14:13:12Z",'
+        '"dateModified":"2023-12-01T09:00:00Z"}'
+    )
+    rec = parse_article(new_page(head=ld), URL)
+    assert rec["published"] == "2024-01-30T14:13:12Z" and rec["modified"] is None
+
+
+def test_modified_from_the_page_state_when_json_ld_has_none():
+    # Everything else is on the page, so only the missing date sends the reader to the state.
+    ld = _ld(
+        '{"@type":"NewsArticle","headline":"A headline","datePublished":"2024-01-30T14:13:12Z",'
+        '"author":[{"@type":"Person","name":"Jane Doe"}]}'
+    )
+    copy = '<div class="copy-button-wrapper"><span>https://p.dw.com/p/4xYzA</span></div>'
+    state = (
+        '<script>window.__APOLLO_STATE__ = {"Article:70000099": {"firstPublicationDate":'
+        '"2024-01-30T14:13:12.000Z","lastModifiedDate":"2024-01-31T09:30:00.000Z"}};</script>'
+    )
+    rec = parse_article(new_page(head=ld + state, header=copy), URL)
+    assert rec["authors"] == ["Jane Doe"] and rec["short_url"] == "https://p.dw.com/p/4xYzA"
+    assert rec["modified"] == "2024-01-31T09:30:00Z"

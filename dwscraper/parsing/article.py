@@ -118,6 +118,13 @@ def _visible_day(raw: str | None, lang: str | None) -> str | None:
     return dates.day_from(raw, month_first=lang == "en")
 
 
+def _before(a: str, b: str) -> bool:
+    """a is earlier than b (RFC 3339 UTC or days; a day is compared as a day)."""
+    if len(a) == 10 or len(b) == 10:
+        return a[:10] < b[:10]
+    return a < b
+
+
 def _date(raw: str | None) -> str | None:
     """RFC 3339 UTC of a page date; the ISO form DW writes takes the fast path."""
     if not raw:
@@ -200,6 +207,7 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
             (meta.title or page.title)
             and (meta.authors or page.authors)
             and meta.published
+            and meta.modified
             and page.short_url
             and page.kicker
             and page.teaser
@@ -275,6 +283,8 @@ def _assemble(doc: Doc, url: str) -> dict[str, Any]:
         rec["published"] = day
         rec["published_raw"] = clean_line(day_raw if day else meta.published or day_raw)
     rec["modified"] = _date(meta.modified)
+    if rec["modified"] and rec["published"] and _before(rec["modified"], rec["published"]):
+        rec["modified"] = None  # a change before publication is wrong data, not a date
     rec["section"] = clean_line(section)
     rec["topics"] = [t for t in dict.fromkeys(clean_line(x) for x in topics) if t]
     rec["keywords"] = [k for k in dict.fromkeys(clean_line(x) for x in keywords) if k]

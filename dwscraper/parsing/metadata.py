@@ -33,6 +33,8 @@ _ARTICLE_TYPES = (
     "podcastepisode",
     "blogposting",
 )
+# Of those, the types of a text (a page's own object before an embedded media object's).
+_TEXT_TYPES = frozenset(_ARTICLE_TYPES[:7]) | {"blogposting"}
 # Not people, whatever a page's author field says.
 _NOT_PEOPLE = re.compile(
     r"^(?:deutsche\s+welle|dw|dw\.com|dw\s+news|www\.dw\.com|redaktion|editorial|staff)\b", re.I
@@ -118,8 +120,8 @@ class Meta:
     related_topics: list[str] = field(default_factory=list)
 
 
-def _load_ld(doc: Doc) -> dict[str, Any] | None:
-    """The page's article-like JSON-LD object (first one found), tolerant of @graph/lists."""
+def _load_ld(doc: Doc, numeric_id: str | None = None) -> dict[str, Any] | None:
+    """The page's own article-like JSON-LD object, tolerant of @graph/lists."""
     candidates: list[dict[str, Any]] = []
     for raw in doc.ld_json:
         try:
@@ -134,11 +136,31 @@ def _load_ld(doc: Doc) -> dict[str, Any] | None:
             if isinstance(item.get("@graph"), list):
                 stack.extend(item["@graph"])
             candidates.append(item)
+    typed = []
     for item in candidates:
         types = [t.lower() for t in as_list(item.get("@type")) if isinstance(t, str)]
         if any(t in _ARTICLE_TYPES for t in types):
+            typed.append((item, types))
+    # A page may describe an embedded video before itself: the object naming this page's
+    # id wins, then the first text type, then the first of any content type.
+    if numeric_id:
+        for item, _ in typed:
+            if _names_page(item, numeric_id):
+                return item
+    for item, types in typed:
+        if any(t in _TEXT_TYPES for t in types):
             return item
-    return None
+    return typed[0][0] if typed else None
+
+
+def _names_page(item: dict[str, Any], numeric_id: str) -> bool:
+    """True when the object's url, @id or mainEntityOfPage is this page's (…-<id>)."""
+    main = item.get("mainEntityOfPage")
+    refs = [item.get("url"), item.get("@id"), main]
+    if isinstance(main, dict):
+        refs += [main.get("@id"), main.get("url")]
+    pattern = re.compile(rf"-{re.escape(numeric_id)}(?![0-9])")
+    return any(isinstance(r, str) and pattern.search(r) for r in refs)
 
 
 def _load_apollo(doc: Doc) -> dict[str, Any] | None:
@@ -221,7 +243,7 @@ def _image_url(value: Any) -> str | None:
 def read_meta(doc: Doc, numeric_id: str | None) -> Meta:
     """Everything the page states about itself for machines."""
     meta = Meta()
-    ld = _load_ld(doc)
+    ld = _load_ld(doc, numeric_id)
     if ld is not None:
         meta.ld_type = next((t for t in as_list(ld.get("@type")) if isinstance(t, str)), None)
         # A headline is prose: a number there is misleading markup, not a title.
