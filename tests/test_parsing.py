@@ -1042,3 +1042,11 @@ def test_modified_from_the_page_state_when_json_ld_has_none():
     rec = parse_article(new_page(head=ld + state, header=copy), URL)
     assert rec["authors"] == ["Jane Doe"] and rec["short_url"] == "https://p.dw.com/p/4xYzA"
     assert rec["modified"] == "2024-01-31T09:30:00Z"
+
+
+def test_old_layout_image_credit_loses_its_label():
+    title = "Der Hafen (Foto: picture-alliance/dpa)"
+    pic = f'<div class="picBox"><img src="/image/1_4.jpg" title="{title}"></div>'
+    rec = parse_article(old_page(pic + "<p>Ein Bericht aus dem Hafen.</p>"), OLD)
+    assert rec["image"]["credit"] == "picture-alliance/dpa"
+    assert rec["image"]["caption"] == "Der Hafen"

@@ -8,7 +8,6 @@ and the few semantic class tokens DW keeps (rich-text, teaser-text, author, copy
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -24,7 +23,7 @@ from dwscraper.parsing.signature import (
 )
 from dwscraper.parsing.text import (
     body_blocks,
-    clean_line,
+    credit_without_label,
     drop,
     element_text,
     has_class,
@@ -35,7 +34,6 @@ from dwscraper.urls import permalink
 _CREDIT = etree.XPath(".//small")
 _CAPTION = etree.XPath(".//figcaption")
 _HEADINGS = etree.XPath("./h2 | ./h3 | .//header//h2 | .//header//h3")
-_CREDIT_LABEL_RE = re.compile(r"^[^\s:：]{1,12}(?:\s[^\s:：]{1,12})?\s*[:：]\s*")
 
 
 @dataclass
@@ -87,8 +85,7 @@ def _figure(fig: Element) -> tuple[str | None, str | None, str | None]:
             for s in smalls:
                 drop(s)
         caption = element_text(cap)
-    if credit:
-        credit = clean_line(_CREDIT_LABEL_RE.sub("", credit, count=1))
+    credit = credit_without_label(credit)
     url = None
     img = next(fig.iter("img"), None)
     if img is not None:

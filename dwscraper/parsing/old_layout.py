@@ -25,6 +25,7 @@ from dwscraper.parsing.signature import (
 from dwscraper.parsing.text import (
     body_blocks,
     clean_line,
+    credit_without_label,
     element_text,
     has_class,
     raw_text,
@@ -198,7 +199,7 @@ def _image(page: OldPage, col3: Element) -> None:
         if title:
             m = _CREDIT_RE.match(title)
             if m:
-                credit = clean_line(m.group("credit"))
+                credit = credit_without_label(m.group("credit"))
                 title = clean_line(m.group("caption"))
         page.image_caption = caption or title
         page.image_credit = credit

@@ -180,6 +180,15 @@ def has_class(el: Element, token: str) -> bool:
     return bool(cls) and token in cls and token in cls.split()
 
 
+# An image credit's label in any edition ("Bild:", "Image:", "Foto:", "图像来源：").
+_CREDIT_LABEL_RE = re.compile(r"^[^\s:：]{1,12}(?:\s[^\s:：]{1,12})?\s*[:：]\s*")
+
+
+def credit_without_label(credit: str | None) -> str | None:
+    """'Bild: picture-alliance/dpa' -> 'picture-alliance/dpa'."""
+    return clean_line(_CREDIT_LABEL_RE.sub("", credit, count=1)) if credit else None
+
+
 def element_text(el: Element) -> str | None:
     """One clean line of an element's visible text (scripts are already gone from the tree)."""
     return clean_line(raw_text(el))
