@@ -1050,3 +1050,14 @@ def test_old_layout_image_credit_loses_its_label():
     rec = parse_article(old_page(pic + "<p>Ein Bericht aus dem Hafen.</p>"), OLD)
     assert rec["image"]["credit"] == "picture-alliance/dpa"
     assert rec["image"]["caption"] == "Der Hafen"
+
+
+def test_old_layout_author_line_with_a_joined_editors_credit_and_agencies():
+    body = (
+        "<p>Ein Bericht.</p><p><strong>Autorin:</strong> Diana Muster (mit dpa)<br/>"
+        "<strong>Redaktion:</strong> Kai Beispiel</p>"
+    )
+    rec = parse_article(old_page(body), OLD)
+    assert rec["text"] == "Ein Bericht."
+    assert rec["authors"] == ["Diana Muster"]
+    assert rec["editors"] == ["Kai Beispiel"] and rec["agencies"] == ["dpa"]

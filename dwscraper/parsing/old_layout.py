@@ -20,6 +20,7 @@ from dwscraper.parsing.signature import (
     byline_agencies,
     merge_agencies,
     parse_signature,
+    split_editors_credit,
     split_signature,
 )
 from dwscraper.parsing.text import (
@@ -206,14 +207,18 @@ def _image(page: OldPage, col3: Element) -> None:
         return
 
 
-def _author_line(line: str) -> list[str] | None:
-    """'Autor: Max Muster' inside the body: an author line, not prose."""
+def _author_line(line: str) -> tuple[list[str], Signature] | None:
+    """'Autor: Max Muster' inside the body: an author line, not prose; (its authors, the
+    editors and agencies it also credits: '(mit dpa)', a joined 'Redaktion: X')."""
     label, sep, rest = line.partition(":")
-    if not sep or len(label) > 30:
+    if not sep or len(label) > 30 or label.strip().lower() not in AUTHOR_LABELS:
         return None
-    if label.strip().lower() in AUTHOR_LABELS and len(rest.split()) <= 12:
-        return split_names(rest)
-    return None
+    rest, editors = split_editors_credit(rest)
+    if len(rest.split()) > 12:
+        return None
+    credit = Signature(editors=list(editors.editors) if editors else [])
+    credit.agencies = [a for m in _BRACKETS_RE.finditer(rest) for a in byline_agencies(m.group())]
+    return split_names(rest), credit
 
 
 def read(body: Element | None, long_texts: list) -> OldPage:
@@ -251,10 +256,13 @@ def read(body: Element | None, long_texts: list) -> OldPage:
             break
     blocks = body_blocks(body_el) if body_el is not None else []
     kept: list[str] = []
+    credited = Signature()
     for line in blocks:
-        names = _author_line(line)
-        if names is not None:
-            page.authors = page.authors or names
+        found = _author_line(line)
+        if found is not None:
+            page.authors = page.authors or found[0]
+            credited.editors = merge_agencies(credited.editors, found[1].editors)
+            credited.agencies = merge_agencies(credited.agencies, found[1].agencies)
             continue
         kept.append(line)
     kept, page.signature = split_signature(kept)
@@ -265,4 +273,6 @@ def read(body: Element | None, long_texts: list) -> OldPage:
         page.signature.agencies += more.agencies
     page.blocks = kept
     page.signature.agencies = merge_agencies(page.signature.agencies, page.credited)
+    page.signature.agencies = merge_agencies(page.signature.agencies, credited.agencies)
+    page.signature.editors = merge_agencies(page.signature.editors, credited.editors)
     return page

@@ -25,11 +25,14 @@ _AGENCIES_FIRST_RE = re.compile(
 )
 _SPLIT_RE = re.compile(r"\s*[,;،、/]\s*(?:(?:and|und|et|y|e|и)\s+)?|\s+(?:and|und|et|y|e|и)\s+")
 # "Edited by: X", "Redaktion: X", "Editing by X" (a credit line, not prose).
-_EDITED_BY_RE = re.compile(
-    r"^(?:edited\s+by|editing\s+by|redaktion|redigiert\s+von|editor|édité\s+par|edición|"
-    r"edição|редактор|редакция)\s*:?\s+(?P<names>.{2,120})$",
-    re.I,
+_EDITED_BY_LABELS = (
+    r"edited\s+by|editing\s+by|redaktion|redigiert\s+von|editor|édité\s+par|edición|"
+    r"edição|редактор|редакция"
 )
+_EDITED_BY_RE = re.compile(rf"^(?:{_EDITED_BY_LABELS})\s*:?\s+(?P<names>.{{2,120}})$", re.I)
+# Where an editors' credit starts inside a line that holds another credit first ("Autorin:
+# Diana Muster Redaktion: Kai Beispiel", two lines a <br> joined).
+_EDITED_BY_INSIDE_RE = re.compile(rf"\s(?:{_EDITED_BY_LABELS})\s*[:：]", re.I)
 # The same credit in DW's other editions ("Edition : M-A. Name" closes a French item, "责编：X"
 # a Chinese one). These labels are ordinary words too, so only "label: names" counts here.
 _EDITED_BY_LOCAL_RE = re.compile(
@@ -55,6 +58,14 @@ _KNOWN_AGENCIES = frozenset(
 # Agencies written as a word ("Reuters"); the rest are acronyms, written all upper or all lower
 # case ("AFP", "dpa"): a byline's "Isna" or "Ani" is more likely a place or a name.
 _WORD_AGENCIES = frozenset({"reuters", "xinhua", "yonhap", "kyodo", "anadolu", "lusa", "interfax"})
+
+
+def split_editors_credit(line: str) -> tuple[str, Signature | None]:
+    """(what comes before an editors' credit inside the line, what that credit says)."""
+    m = _EDITED_BY_INSIDE_RE.search(line)
+    if m is None:
+        return line, None
+    return line[: m.start()], parse_signature(line[m.start() :].strip())
 
 
 def is_agency(name: str) -> bool:
