@@ -1,7 +1,8 @@
 """Which charset a page's bytes are in: the one rule, for the crawl and for the parser.
 
 BOM first; then bytes that are valid UTF-8 are UTF-8, whatever the page or the server says
-(a page that decodes as UTF-8 and says Latin-1 is, in practice always, mislabelled UTF-8);
+(a page that decodes as UTF-8 and says Latin-1 is, in practice always, mislabelled UTF-8),
+and so are bytes that are mostly UTF-8 (a stray bad byte becomes U+FFFD, not the page mojibake);
 then the declared charset (HTTP header, else <meta>) unless it claims a UTF; else Windows-1252
 (invalid UTF-8 that says UTF-8 is Windows-1252 text served with a default header). A page
 labelled Latin-1 or ASCII is read as Windows-1252, its superset, as browsers do.
@@ -70,12 +71,22 @@ def valid_utf8(data: bytes) -> bool:
     return True
 
 
+def mostly_utf8(data: bytes) -> bool:
+    """True when more of the non-ASCII text decodes as UTF-8 than not: a UTF-8 page with a
+    stray bad byte (read as UTF-8, the byte as U+FFFD, as a browser does), not Windows-1252
+    or another legacy charset, whose bytes almost never form valid UTF-8 sequences."""
+    text = data.decode("utf-8", "replace")
+    bad = text.count("\ufffd")
+    good = len(text) - len(text.encode("ascii", "ignore")) - bad
+    return good > bad
+
+
 def choose(data: bytes, declared: str | None = None) -> str:
     """The encoding to read data with (see the module docstring); declared is the HTTP
     header's charset, if any."""
     if found := bom(data):
         return found[1]
-    if data.isascii() or valid_utf8(data):
+    if data.isascii() or valid_utf8(data) or mostly_utf8(data):
         return "utf-8"
     for name in (codec(declared), meta_charset(data)):
         if name and not name.startswith(("utf", "utf_")):

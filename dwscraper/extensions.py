@@ -655,9 +655,10 @@ class RunStateExtension:
         page_errors = max(0, errors - source_errors)
         pages = max(g("dwscraper/pages/scheduled"), g(STAT_PAGES_FETCHED))
         error_ratio = page_errors / pages if pages else 0.0
-        unread = max(0, requested - read)
+        # Sources that failed (a 404/410 or robots.txt is a decision, not a failure).
+        failed = min(source_errors, requested)
         if self._over(page_errors, error_ratio, self.max_error_ratio) or (
-            read and self._over(unread, unread / requested, self.max_error_ratio)
+            read and self._over(failed, failed / requested, self.max_error_ratio)
         ):
             problems.append("error_ratio")  # (none read at all is no_source_read, exit 3)
         articles = len(self.article_ids)

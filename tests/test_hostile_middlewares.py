@@ -598,6 +598,24 @@ def test_choose_encoding_prefers_declared_legacy_charset_over_cp1252():
     assert charsets.choose(cut[: cut.index(b"\xc3") + 1], None) == "utf-8"
 
 
+def test_a_stray_bad_byte_in_a_utf8_page_does_not_make_it_windows_1252():
+    from dwscraper.parsing import parse_article
+
+    page = "<html><head><meta charset=utf-8></head><body><article><h1>标题</h1>"
+    page += '<div class="rich-text"><p>德国之声中文网报道，柏林的天气很冷。</p></div>'
+    body = (
+        (page + "</article></body></html>")
+        .encode()
+        .replace("柏林".encode(), b"\x92" + "柏林".encode())
+    )
+    assert charsets.choose(body, "utf-8") == charsets.choose(body) == "utf-8"
+    rec = parse_article(body, "https://www.dw.com/zh/x/a-1")
+    assert rec["text"] == "德国之声中文网报道，\ufffd柏林的天气很冷。"
+    # A Windows-1252 page with a UTF-8 label is still Windows-1252.
+    latin = "<p>Übermut ist schön, sagt der Bürgermeister.</p>".encode("cp1252")
+    assert charsets.choose(latin, "utf-8") == "cp1252"
+
+
 # --- meta refresh ----------------------------------------------------------------------------
 
 

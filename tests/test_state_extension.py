@@ -121,7 +121,7 @@ def test_error_ratio_limit_is_a_setting(tmp_path):
         (40, 2, 2, EXIT_OK),
         (40, 9, 0, EXIT_ERRORS),  # 9 of 40 pages
         (20, 10, 0, EXIT_ERRORS),  # half the pages, whatever the number of sources
-        (40, 0, 3, EXIT_ERRORS),  # 3 of 8 sources unread
+        (40, 0, 3, EXIT_ERRORS),  # 3 of 8 sources failed
     ],
 )
 def test_pages_and_sources_are_judged_apart_and_need_a_few_failures(
@@ -139,6 +139,19 @@ def test_pages_and_sources_are_judged_apart_and_need_a_few_failures(
     assert s["exit_code"] == code
     assert s["errors"] == failed + sources_failed
     assert s["error_ratio"] == pytest.approx(failed / pages, abs=1e-4)
+
+
+def test_gone_or_disallowed_sources_are_not_failures(tmp_path):
+    stats = {
+        "dwscraper/sources/requested": 10,
+        "dwscraper/sources/read": 6,
+        "dwscraper/sources/error/http_404": 2,
+        "dwscraper/sources/error/robots": 2,
+        "dwscraper/skipped/http_404": 2,
+        "dwscraper/skipped/robots": 2,
+        "dwscraper/pages/scheduled": 5,
+    }
+    assert verdict(tmp_path, stats)[1]["exit_code"] == EXIT_OK
 
 
 def test_min_problem_pages_is_a_setting(tmp_path):

@@ -108,8 +108,9 @@ class Doc:
 
 def encoding_for(data: bytes, declared: str | None = None) -> str:
     """The encoding to read `data` with: dwscraper.charsets.choose, except that a transport
-    that says UTF-8 is taken at its word here (no decode to check): libxml2 reads the bytes
-    as they are and reports invalid ones, which _build then decodes by the full rule."""
+    that says UTF-8 is taken at its word (no decode to check): libxml2 reads the bytes as
+    they are, and bad bytes become U+FFFD as in Scrapy's response.text (the crawl's middleware
+    has already re-labelled a page that is not UTF-8 at all)."""
     if charsets.is_utf8(charsets.codec(declared)) and not charsets.bom(data):
         return "utf-8"
     return charsets.choose(data, declared)
