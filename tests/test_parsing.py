@@ -822,6 +822,10 @@ PROSE_WITH_LINKS = [
     'The reporter <a href="https://x.com/realBobWoodward">wrote</a> about it.',
     "©, ® and ™ are symbols that many readers never notice.",
     "Copyright 1976: the law that still governs US music royalties.",
+    'Russia has blocked <a href="https://t.me/dw_russian">DW\'s Telegram channel</a>.',
+    'The weather service <a href="https://x.com/DWD_presse">warned</a> of storms.',
+    'The player <a href="https://www.instagram.com/dwyanewade/">posted</a> a video.',
+    "© signs hung in every shop window that year",
     'According to Politico\'s <a href="https://www.politico.eu/newsletter/brussels-playbook/">'
     "Brussels Playbook</a>, the Commission will propose a ban.",
     'Readers of our <a href="https://www.dw.com/en/newsletter-stories/a-1">newsletter '
@@ -840,7 +844,6 @@ def test_prose_that_links_to_social_media_or_newsletters_stays_at_the_end(prose)
     "prose",
     [
         *PROSE_WITH_LINKS,
-        'Russia has blocked <a href="https://t.me/dw_russian">DW\'s Telegram channel</a>.',
         'Pratite nas i na <a href="https://www.facebook.com/dw.bosanski">Facebooku</a>.',
     ],
 )
@@ -1061,3 +1064,19 @@ def test_old_layout_author_line_with_a_joined_editors_credit_and_agencies():
     assert rec["text"] == "Ein Bericht."
     assert rec["authors"] == ["Diana Muster"]
     assert rec["editors"] == ["Kai Beispiel"] and rec["agencies"] == ["dpa"]
+
+
+@pytest.mark.parametrize(
+    ("block", "line"),
+    [
+        ("<ul><li><p>Item para</p>.</li></ul>", "Item para."),
+        ("<p>See <a><div>this report</div></a>.</p>", "See this report."),
+        (
+            "<ul><li>First item<ul><li>sub</li></ul>, continued</li></ul>",
+            "First item sub, continued",
+        ),
+    ],
+)
+def test_no_space_before_punctuation_after_a_block_inside_a_block(block, line):
+    rec = parse_article(new_page(f"<p>Lead paragraph.</p>{block}"), URL)
+    assert rec["text"] == f"Lead paragraph.\n\n{line}"

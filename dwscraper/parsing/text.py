@@ -32,6 +32,7 @@ _SPACED_BLOCKS = frozenset(
     {"p", "div", "li", "ul", "ol", "dl", "dt", "dd", "footer", "blockquote", "section",
      "h2", "h3", "h4", "h5", "h6", "table", "tr", "td", "th", "caption"}
 )  # fmt: skip
+_OPENING = "\"'„“‚‘«‹([¿¡—–-"  # a quote, bracket or dash opens the words after a block
 _LINKS = etree.XPath(".//a")
 _NON_LINK_TEXT = etree.XPath(".//text()[not(ancestor::a)]")
 _MEDIA_TAGS = ("img", "picture", "figure", "video", "audio")
@@ -76,9 +77,11 @@ CLUTTER_LINE_RE = re.compile(
     r"audios\s+and\s+videos\s+on\s+the\s+topic|audio\s+und\s+video\s+zum\s+thema|"
     r"related\s+topics|ähnliche\s+themen|print\s+this\s+page|seite\s+drucken|permalink.*|"
     r"(?:https?://)?(?:p\.dw\.com|(?:www\.)?dw\.(?:com|de))/p/\w+|"
-    # A copyright notice ("© 2024 Deutsche Welle", "© 2024年德国之声版权声明：…", "© DW"):
-    # never prose. Only that shape: "©, ® and ™ are symbols..." is a sentence.
-    r"(?:©\s*(?:\d{4}|dw\b|deutsche\s+welle)|copyright\s*©).*)$",
+    # A copyright notice ("© 2024 Deutsche Welle", "© 2024年德国之声版权声明：…"), or a photo
+    # credit set as a line ("© picture-alliance/dpa", "©REUTERS/Fabian Bimmer": a few words,
+    # no sentence's end). "©, ® and ™ are symbols..." is a sentence.
+    r"(?:©\s*(?:\d{4}|dw\b|deutsche\s+welle)|copyright\s*©).*|"
+    r"©\s*(?:\S+\s+){0,5}\S*[^\s.!?。！？])$",
     re.I,
 )
 
@@ -212,9 +215,12 @@ def _drop_non_prose(el: Element) -> list[Element]:
             _store(sub, "tail", " " + (sub.tail or ""))
             continue
         elif tag in _SPACED_BLOCKS:
-            # So do block edges: a quote's two paragraphs, a list item's nested list.
+            # So do block edges: a quote's two paragraphs, a list item's nested list (but
+            # no space before the punctuation that may follow a block: "item</p>.").
             _store(sub, "text", " " + (sub.text or ""))
-            _store(sub, "tail", " " + (sub.tail or ""))
+            tail = sub.tail
+            if tail and (tail[0].isalnum() or tail[0] in _OPENING):
+                _store(sub, "tail", " " + tail)
         elif tag in _NON_PROSE_TAGS:
             bad.append(sub)
             continue
@@ -305,8 +311,16 @@ _SOCIAL_HOST_RE = re.compile(
     r"telegram\.me|tiktok\.com|whatsapp\.com|vk\.com|ok\.ru|linkedin\.com|threads\.net|"
     r"bsky\.app)$"
 )
-# DW's own accounts are named for it: dw.chinese, dw_russian, @dwnews, DeutscheWelle.
-_DW_HANDLE_RE = re.compile(r"(?:dw|deutschewelle)", re.I)
+# DW's own accounts: "dw" and a separator (dw.chinese, dw_russian, DW_Turkce), DeutscheWelle,
+# or "dw" joined to an edition or desk (dwnews, dwespanol): not DWD_presse or dwyanewade.
+_DW_HANDLE_RE = re.compile(
+    r"(?:dw[._-]\w+|deutschewelle\w*|dw(?:news|documentary|deutsch|english|espanol|brasil|"
+    r"africa|afrique|arabic|persian|farsi|dari|pashto|urdu|hindi|bengali|bangla|chinese|russian|"
+    r"ukrainian|turkce|romana|polski|bosanski|hrvatski|srpski|makedonski|shqip|greek|kiswahili|"
+    r"hausa|amharic|indonesia|learngerman|shift|culture|sports|business|science|planetb|"
+    r"studios|global|politics|germany|europe|asia|lifestyle|travel|food|kids|stories))",
+    re.I,
+)
 _CHANNEL_PREFIXES = frozenset({"c", "user", "channel", "s"})  # youtube.com/c/<handle>, t.me/s/
 
 
@@ -321,7 +335,7 @@ def _is_dw_account(href: str) -> bool:
     segments = [seg for seg in parts.path.split("/") if seg]
     if segments and segments[0].lower() in _CHANNEL_PREFIXES:
         segments = segments[1:]
-    return len(segments) == 1 and _DW_HANDLE_RE.match(segments[0].lstrip("@")) is not None
+    return len(segments) == 1 and _DW_HANDLE_RE.fullmatch(segments[0].lstrip("@")) is not None
 
 
 def _is_dw_newsletter(href: str) -> bool:
@@ -336,22 +350,32 @@ def _is_dw_newsletter(href: str) -> bool:
     )
 
 
-def _is_closing(el: Element) -> bool:
-    """One of the lines DW's editions close an article with: a call to follow DW's accounts
-    ('Follow us on Facebook, X and YouTube', 'DW中文有Instagram！…关注我们！': every link a DW
-    account) or a note in italics about DW's newsletter."""
+# A call to action ends like one: "…关注我们！", "Zrób to na Facebooku! >>".
+_CALL_END_RE = re.compile(r"(?:[!！]|>>|»|›)\s*$")
+
+
+def _closing_kind(el: Element) -> str | None:
+    """What kind of closing line el may be: "follow" (a call to follow DW's accounts: every
+    link one of them), "note" (a note in italics about DW's newsletter), else None. A
+    "follow" line that could be a sentence about DW's channel needs a second sign (see
+    drop_closing_lines)."""
     if el.tag != "p":
-        return False
+        return None
     links = list(el.iter("a"))
     if not links:
-        return False
+        return None
     text = element_text(el) or ""
     if len(text) > _PROMO_EM_MAX:
-        return False
+        return None
     if all(_is_dw_account(a.get("href") or "") for a in links):
-        return True
+        # Several accounts, italics or a call's "!" say so at once; else the signature must
+        # stand above it (DW's closing lines follow the signature).
+        strong = len(links) > 1 or _all_italic(el) or _CALL_END_RE.search(text) is not None
+        return "follow!" if strong else "follow"
     # A newsletter note is set in italics, like DW's other closing notes.
-    return len(links) == 1 and _all_italic(el) and _is_dw_newsletter(links[0].get("href") or "")
+    if len(links) == 1 and _all_italic(el) and _is_dw_newsletter(links[0].get("href") or ""):
+        return "note"
+    return None
 
 
 _CLOSING_SCAN = 6  # closing lines and a signature among them: the last few blocks at most
@@ -362,19 +386,29 @@ def drop_closing_lines(body: Element) -> None:
     past a signature line among them ("ht/ag (AFP, dpa)" often stands before them). Only
     at the end: the same link in the middle of a story is part of the story."""
     seen = 0
+    weak: list[Element] = []  # "follow" lines kept unless the signature stands above them
     for child in reversed(list(body.iterchildren())):
         if not isinstance(child.tag, str):
             continue
         seen += 1
         if seen > _CLOSING_SCAN:
-            return
-        if _is_closing(child):
+            break
+        kind = _closing_kind(child)
+        if kind == "follow":
+            weak.append(child)
+            continue
+        if kind is not None:
             drop(child)
             continue
         text = element_text(child)
-        if not text or is_clutter_line(text) or parse_signature(text) is not None:
-            continue  # an empty block, a copyright notice, the signature: look further up
-        return
+        if text and parse_signature(text) is not None:
+            for el in weak:
+                drop(el)
+            weak.clear()
+            continue
+        if not text or is_clutter_line(text):
+            continue  # an empty block, a copyright notice: look further up
+        break
 
 
 def block_lines(el: Element) -> list[str]:
