@@ -787,6 +787,10 @@ CLOSINGS = {
         "<p>© 2025年德国之声版权声明：本文所有内容受到著作权法保护。</p>"
     ),
     "tr": "<p>ht/ag (AFP, dpa)</p><p>© Deutsche Welle Türkçe</p>",
+    "ru": (
+        "<p>ht/ag (AFP, dpa)</p><p>Подписывайтесь на "
+        '<a href="https://t.me/dw_russian">наш канал в Telegram</a></p>'
+    ),
     "pl": (
         "<p>ht/ag (AFP, dpa)</p><p>Chcesz skomentować ten artykuł? Zrób to na "
         '<a href="https://www.facebook.com/dw.polski">Facebooku</a>! &gt;&gt;</p>'
