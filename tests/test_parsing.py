@@ -237,6 +237,8 @@ def test_title_suffix(title, expected):
         ("（法新社、路透社）", [], ["法新社", "路透社"]),
         ("CP (EFE, AFP)", ["CP"], ["EFE", "AFP"]),
         ("DZC (EFE, Reuters)", ["DZC"], ["EFE", "Reuters"]),
+        ("dpa/ÇE", ["ÇE"], ["dpa"]),
+        ("Redaktion:Kai Beispiel", ["Kai Beispiel"], []),
         ("AFP,dpa/BÖ,ET", ["BÖ", "ET"], ["AFP", "dpa"]),
         ("Reuters, AFP / HT", ["HT"], ["Reuters", "AFP"]),
         # Editors' credit lines in other editions (a label, a colon, names).
@@ -279,6 +281,8 @@ def test_signature_lines(line, editors, agencies):
         "AP, AFP/rtr",
         "AFP, AP/USA",
         "AP,AFP/NATO",
+        "CDU (dpa, AFP)",
+        "NRW (AP, Reuters)",
         "Ja/Nein (Umfrage)",
         # The localized labels are everyday words: a sentence after one is prose.
         "Édition : la crise continue",
@@ -917,11 +921,32 @@ def test_old_layout_city_after_the_authors_name_is_not_an_author():
     small = "<li><strong>Autor</strong> Bernd Riegert, Brüssel</li>"
     rec = parse_article(old_page("<p>Ein Bericht aus Brüssel.</p>", small), OLD)
     assert rec["authors"] == ["Bernd Riegert"]
-    small = "<li><strong>Autoren</strong> Anke Jansen, Ole Petersen</li>"
-    assert parse_article(old_page("<p>Text.</p>", small), OLD)["authors"] == [
-        "Anke Jansen",
-        "Ole Petersen",
-    ]
+    for names, authors in (
+        ("Anke Jansen, Ole Petersen", ["Anke Jansen", "Ole Petersen"]),
+        ("Frank Hofmann, Den Haag", ["Frank Hofmann"]),
+        ("Christoph Ricking, 李华", ["Christoph Ricking", "李华"]),
+        ("Ayu Purwaningsih, Hendra", ["Ayu Purwaningsih", "Hendra"]),
+    ):
+        small = f"<li><strong>Autoren</strong> {names}</li>"
+        assert parse_article(old_page("<p>Text.</p>", small), OLD)["authors"] == authors
+
+
+def test_old_layout_agency_given_as_author_is_a_source():
+    small = "<li><strong>Autor</strong> dpa, AFP</li>"
+    rec = parse_article(old_page("<p>Eine Meldung.</p>", small), OLD)
+    assert rec["authors"] == [] and rec["agencies"] == ["dpa", "AFP"]
+    body = "<p>Eine Meldung.</p><p><strong>Autor:</strong> dpa</p>"
+    rec = parse_article(old_page(body), OLD)
+    assert rec["authors"] == [] and rec["agencies"] == ["dpa"] and rec["text"] == "Eine Meldung."
+
+
+def test_a_name_that_is_spelled_like_a_person_is_not_an_agency():
+    ld = (
+        '<script type="application/ld+json">{"@type":"NewsArticle","headline":"A headline",'
+        '"author":[{"@type":"Person","name":"Ani"}]}</script>'
+    )
+    rec = parse_article(new_page(head=ld), URL)
+    assert rec["authors"] == ["Ani"] and "Ani" not in rec["agencies"]
 
 
 def test_an_agency_named_as_author_is_a_source():

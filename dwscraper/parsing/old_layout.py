@@ -18,6 +18,7 @@ from dwscraper.parsing.document import Element
 from dwscraper.parsing.signature import (
     Signature,
     byline_agencies,
+    is_agency,
     merge_agencies,
     parse_signature,
     split_editors_credit,
@@ -80,6 +81,25 @@ _NAME_SPLIT_RE = re.compile(r"\s*(?:,|;|\||/|&|\s(?:und|and|et|y|e|и|i|ve|dan|n
 
 # Author labels of the smallList (and of "Author: X" lines in the body), every edition seen
 # or documented; the list is only needed where a value alone cannot say it is an author.
+# Cities DW's correspondents sign from ("Bernd Riegert, Brüssel"): in an author list they are
+# the place, not a co-author. German, English and local spellings.
+_CITIES = frozenset(
+    """brüssel brussels bruxelles washington moskau moscow peking beijing paris london rom rome
+    roma madrid lissabon lisbon warschau warsaw kiew kyiv kiev istanbul ankara jerusalem
+    kairo cairo nairobi lagos abuja johannesburg kapstadt dakar accra kampala addis-abeba
+    tunis beirut bagdad baghdad teheran tehran kabul islamabad dhaka delhi mumbai tokio tokyo
+    seoul singapur singapore bangkok jakarta manila hanoi sydney caracas bogotá bogota lima
+    santiago mexiko-stadt havanna havana wien vienna bern zürich zurich genf geneva straßburg
+    strasbourg athen athens belgrad belgrade sarajevo zagreb sofia bukarest bucharest budapest
+    prag prague bratislava stockholm kopenhagen copenhagen oslo helsinki riga vilnius tallinn
+    minsk tiflis tbilisi eriwan yerevan baku berlin bonn münchen munich hamburg frankfurt köln
+    cologne dresden leipzig stuttgart düsseldorf hannover erfurt potsdam mainz taipeh taipei
+    ottawa""".split()  # noqa: SIM905
+) | {
+    "den haag", "the hague", "tel aviv", "new york", "new delhi", "neu-delhi", "hongkong",
+    "hong kong", "buenos aires", "rio de janeiro", "são paulo", "sao paulo", "mexico city",
+    "kuala lumpur", "los angeles", "san francisco", "abu dhabi", "addis abeba", "addis ababa",
+}  # fmt: skip
 AUTHOR_LABELS = frozenset(
     """author authors autor autorin autoren autorinnen autorin/autor autor/autorin autor/in
     auteur auteure auteurs autrice autora autores autoras autori autorja autorka autorzy
@@ -145,11 +165,16 @@ def split_names(value: str) -> list[str]:
     # "Jeanette Seiffert (mit dpa, afp)": the bracket names sources, not more authors.
     value = _BRACKETS_RE.sub(" ", value)
     names = [n for n in (clean_line(n) for n in _NAME_SPLIT_RE.split(value)) if n]
-    if any(" " in n for n in names):
-        # "Bernd Riegert, Brüssel": where names have first and last names, a single word
-        # after a comma is the correspondent's city, not another author.
-        names = [n for n in names if " " in n]
+    # "Bernd Riegert, Brüssel": the correspondent's city is not another author.
+    names = [n for n in names if n.lower() not in _CITIES]
     return [n for n in dict.fromkeys(names) if is_person_name(n)]
+
+
+def credited_agencies(value: str) -> list[str]:
+    """The agencies an author credit names: "(mit dpa, afp)", or as the author ("dpa")."""
+    bracketed = [a for m in _BRACKETS_RE.finditer(value) for a in byline_agencies(m.group())]
+    named = [n.strip() for n in _NAME_SPLIT_RE.split(_BRACKETS_RE.sub(" ", value))]
+    return merge_agencies(bracketed, [n for n in named if n and is_agency(n)])
 
 
 def day_from(value: str) -> tuple[str | None, str | None]:
@@ -181,9 +206,7 @@ def _read_small_list(page: OldPage, ul: Element) -> None:
             label in AUTHOR_LABELS or any(part in AUTHOR_LABELS for part in label.split("/"))
         ):
             page.authors = split_names(value)
-            page.credited = [
-                a for m in _BRACKETS_RE.finditer(value) for a in byline_agencies(m.group())
-            ]
+            page.credited = credited_agencies(value)
 
 
 def _image(page: OldPage, col3: Element) -> None:
@@ -217,7 +240,7 @@ def _author_line(line: str) -> tuple[list[str], Signature] | None:
     if len(rest.split()) > 12:
         return None
     credit = Signature(editors=list(editors.editors) if editors else [])
-    credit.agencies = [a for m in _BRACKETS_RE.finditer(rest) for a in byline_agencies(m.group())]
+    credit.agencies = credited_agencies(rest)
     return split_names(rest), credit
 
 

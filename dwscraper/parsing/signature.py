@@ -29,7 +29,7 @@ _EDITED_BY_LABELS = (
     r"edited\s+by|editing\s+by|redaktion|redigiert\s+von|editor|édité\s+par|edición|"
     r"edição|редактор|редакция"
 )
-_EDITED_BY_RE = re.compile(rf"^(?:{_EDITED_BY_LABELS})\s*:?\s+(?P<names>.{{2,120}})$", re.I)
+_EDITED_BY_RE = re.compile(rf"^(?:{_EDITED_BY_LABELS})(?:\s*:\s*|\s+)(?P<names>.{{2,120}})$", re.I)
 # Where an editors' credit starts inside a line that holds another credit first ("Autorin:
 # Diana Muster Redaktion: Kai Beispiel", two lines a <br> joined).
 _EDITED_BY_INSIDE_RE = re.compile(rf"\s(?:{_EDITED_BY_LABELS})\s*[:：]", re.I)
@@ -69,12 +69,16 @@ def split_editors_credit(line: str) -> tuple[str, Signature | None]:
 
 
 def is_agency(name: str) -> bool:
-    """A news agency DW credits ("dpa", "AFP", "Reuters"): a source, never an author."""
-    return name.strip().lower() in _KNOWN_AGENCIES
+    """A news agency DW credits, spelled as agencies are ("dpa", "AFP", "Reuters"; not the
+    name "Ani"): a source, never an author."""
+    return _agency_spelling(name.strip())
 
 
 # Short capitals that open a heading or dateline line ("USA (dpa, AFP)"), not an editor's.
-_NOT_INITIALS = frozenset({"usa", "us", "uk", "eu", "un", "uno", "nato", "who", "imf", "ecb"})
+_NOT_INITIALS = frozenset(
+    """usa us uk eu un uno nato who imf iwf ecb ezb opec g7 g20 cdu csu spd fdp afd bsw
+    nrw ard zdf bbc cnn fbi cia dw brd ddr""".split()  # noqa: SIM905
+)
 
 
 def _lone_initials(value: str) -> bool:
@@ -117,12 +121,34 @@ def parse_signature(line: str | None) -> Signature | None:
     line = " ".join(line.split())
     if not line or len(line) > 160:
         return None
+    # Agencies first (DW Türkçe: "AFP,dpa/BÖ,ET", "dpa/ÇE"): tried before initials first.
+    m = _AGENCIES_FIRST_RE.match(line)
+    if m:
+        agencies = _tokens(m.group("ag"))
+        editors = [e for e in re.split(r"\s*[,/]\s*", m.group("ini")) if e]
+        if (
+            agencies
+            and all(a.lower() in _KNOWN_AGENCIES for a in agencies)
+            and editors
+            # Initials, not words or agencies: "AFP,dpa/Berlin", "AFP, Reuters/dpa" are not.
+            and all(
+                len(e) <= 4
+                and _INITIAL_RE.match(e)
+                and (e.isupper() or e.islower())
+                and e.lower() not in _KNOWN_AGENCIES
+                and e.lower() not in _NOT_INITIALS
+                for e in editors
+            )
+        ):
+            return Signature(editors=editors, agencies=agencies)
     m = _SIGNATURE_RE.match(line)
     if m:
         initials = m.group("ini") or ""
         agencies_raw = m.group("ag") or ""
         editors = [t for t in re.split(r"\s*/\s*", initials) if t]
         agencies = _tokens(agencies_raw) if agencies_raw else []
+        if editors and not agencies and all(is_agency(e) for e in editors):
+            return Signature(agencies=editors)  # "dpa/afp": agencies only
         n_known = sum(a.lower() in _KNOWN_AGENCIES for a in agencies)
         known = n_known > 0
         upper_ok = known and ("/" in initials or (n_known >= 2 and _lone_initials(initials)))
@@ -143,26 +169,6 @@ def parse_signature(line: str | None) -> Signature | None:
         if "/" not in initials and editors and not known:
             return None
         return Signature(editors=editors, agencies=agencies)
-    m = _AGENCIES_FIRST_RE.match(line)
-    if m:
-        agencies = _tokens(m.group("ag"))
-        editors = [e for e in re.split(r"\s*[,/]\s*", m.group("ini")) if e]
-        if (
-            agencies
-            and all(a.lower() in _KNOWN_AGENCIES for a in agencies)
-            and editors
-            # Initials, not words or agencies: "AFP,dpa/Berlin", "AFP, Reuters/dpa" are not.
-            and all(
-                len(e) <= 4
-                and _INITIAL_RE.match(e)
-                and (e.isupper() or e.islower())
-                and e.lower() not in _KNOWN_AGENCIES
-                and e.lower() not in _NOT_INITIALS
-                for e in editors
-            )
-        ):
-            return Signature(editors=editors, agencies=agencies)
-        return None
     m = _EDITED_BY_RE.match(line) or _EDITED_BY_LOCAL_RE.match(line)
     if m and not _SENTENCE_END_RE.search(m.group("names")):
         names = [n for n in _tokens(m.group("names")) if n]
