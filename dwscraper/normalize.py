@@ -16,6 +16,22 @@ from typing import Any
 from dateutil import parser as dateparser
 
 _BLANKS_RE = re.compile(r"\n\s*\n+")
+# Control characters that are not whitespace, and lone surrogates (a JSON "\\ud83d" cut from
+# an emoji): no text means them, UTF-8 cannot encode a surrogate, and PostgreSQL and other
+# consumers refuse NUL. Controls go; a surrogate becomes U+FFFD.
+_CONTROL_RE = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x9f]")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def drop_unsafe(value: str) -> str:
+    """value without control characters, its lone surrogates as U+FFFD."""
+    if _CONTROL_RE.search(value):
+        value = _CONTROL_RE.sub("", value)
+    if _SURROGATE_RE.search(value):
+        value = _SURROGATE_RE.sub("\ufffd", value)
+    return value
+
+
 _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DMY_RE = re.compile(r"^(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})$")
 _HAS_TIME_RE = re.compile(r"\d{1,2}:\d{2}")
@@ -30,7 +46,8 @@ def clean_line(value: str | None) -> str | None:
         return None
     # str.split() already splits on every Unicode space (NBSP, thin, ideographic, ...), and
     # NFC never merges a character with a space: no regex pass needed (6x faster).
-    value = " ".join(unicodedata.normalize("NFC", value.replace("\u200b", "")).split())
+    value = drop_unsafe(value.replace("\u200b", ""))
+    value = " ".join(unicodedata.normalize("NFC", value).split())
     return value or None
 
 

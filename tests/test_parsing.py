@@ -1109,3 +1109,27 @@ def test_old_layout_author_line_with_a_joined_editors_credit_and_agencies():
 def test_no_space_before_punctuation_after_a_block_inside_a_block(block, line):
     rec = parse_article(new_page(f"<p>Lead paragraph.</p>{block}"), URL)
     assert rec["text"] == f"Lead paragraph.\n\n{line}"
+
+
+def test_control_characters_and_lone_surrogates_never_reach_a_record():
+    from dwscraper.pipelines import normalize_record
+
+    ld = (
+        '<script type="application/ld+json">{"@type":"NewsArticle","headline":"A\\u0001 headline",'
+        '"author":[{"@type":"Person","name":"Anna \\ud83dSmith"}],'
+        '"datePublished":"2024-01-30T14:13:12Z"}</script>'
+    )
+    rec = parse_article(new_page("<p>Text&#1; with a control char.</p>", head=ld), URL)
+    assert rec["authors"] == ["Anna \ufffdSmith"]
+    assert rec["text"] == "Text with a control char."
+    out = normalize_record(rec)
+    assert out["content_hash"].startswith("sha256:")
+    assert json_line_ok(out)
+
+
+def json_line_ok(record: dict) -> bool:
+    from dwscraper.record import json_line
+
+    line = json_line(record)
+    line.encode("utf-8")  # no lone surrogate
+    return not any(ch in line for ch in "\x00\x01")

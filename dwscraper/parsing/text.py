@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import lxml.etree as etree
 
+from dwscraper.normalize import drop_unsafe
 from dwscraper.parsing.document import Element
 from dwscraper.parsing.signature import parse_signature
 
@@ -103,7 +104,8 @@ def clean_line(value: str | None) -> str | None:
     else:
         if "\u200b" in value:
             value = value.replace("\u200b", "")
-        value = " ".join(value.split())
+        # Control characters and lone surrogates are never printable: only this path.
+        value = " ".join(drop_unsafe(value).split())
     if not _is_nfc(value):
         value = " ".join(unicodedata.normalize("NFC", value).split())
     return value or None
