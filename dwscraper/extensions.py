@@ -67,6 +67,7 @@ PROBLEM_CODES: dict[str, int] = {
     "empty_ratio": EXIT_EMPTY,
     "interrupted": EXIT_INTERRUPTED,
     "state_unwritable": EXIT_OUTPUT,
+    "warc_unwritable": EXIT_OUTPUT,  # records written, their raw pages not archived
     "start_error": 1,  # the spider's start() raised: like a failed start
 }
 
@@ -640,6 +641,10 @@ class RunStateExtension:
         problems = list(self.problems)
         if st.get("dwscraper/output/error") and "output_unwritable" not in problems:
             problems.append("output_unwritable")
+        if g("dwscraper/warc/write_error"):
+            # The records are out, but their raw pages are not archived (disk full?) and the
+            # state counts them as captured: say so, or nobody notices until re-extraction.
+            problems.append("warc_unwritable")
         requested, read = g("dwscraper/sources/requested"), g("dwscraper/sources/read")
         if requested > 0 and read == 0:
             problems.append("no_source_read")
@@ -719,6 +724,10 @@ class RunStateExtension:
                 },
             },
             "output_file": str(out_file) if out_file else None,
+            "warc": {
+                "records": g("dwscraper/warc/records"),
+                "write_errors": g("dwscraper/warc/write_error"),
+            },
             "recovered": self.recovered,
             "state_path": str(self.state_path) if self.state_path else None,
         }

@@ -524,3 +524,15 @@ def test_log_formatter_builds_per_page_debug_lines_only_when_logged(level, logge
 
 def test_project_log_formatter_is_ours():
     assert get_project_settings()["LOG_FORMATTER"] == "dwscraper.extensions.LogFormatter"
+
+
+def test_pages_not_archived_are_exit_5_with_the_count_in_the_summary(tmp_path):
+    stats = {
+        **OK_SOURCES,
+        "dwscraper/pages/scheduled": 5,
+        "dwscraper/warc/records": 3,
+        "dwscraper/warc/write_error": 2,
+    }
+    _, s = verdict(tmp_path, stats)
+    assert (s["exit_code"], s["problems"]) == (EXIT_OUTPUT, ["warc_unwritable"])
+    assert s["warc"] == {"records": 3, "write_errors": 2}
