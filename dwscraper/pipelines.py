@@ -5,6 +5,7 @@ missing_required, ...) so the rules are testable without a crawl. Order (setting
 Normalize -> Validate -> Dedupe -> JsonLinesWriter.
 
 Private keys (starting with "_") carry discovery facts from the spider (`_discovered_date`,
+`_discovered_published`,
 `_discovered_lastmod`, `_source`, `_fetched_at`, `_fetch_url`); they are used here and by
 listeners of `record_written`, and never reach the output (record.ordered drops them).
 """
@@ -78,8 +79,9 @@ def normalize_record(item: dict[str, Any], fetched_at: str | None = None) -> dic
     """The record with dates, URLs and text in their one normal form (idempotent).
 
     Dates become RFC 3339 UTC or YYYY-MM-DD; a day-only `published` takes the time from the
-    sitemap/feed (`_discovered_date`) when that falls on the same day, likewise `modified`
-    from `_discovered_lastmod`. Strings are NFC with collapsed whitespace; "" becomes None.
+    news sitemap's or feed's publication date (`_discovered_published`) when that falls on the
+    same day, likewise `modified` from `_discovered_lastmod`. Strings are NFC with collapsed
+    whitespace; "" becomes None.
     """
     r = dict(item)
     if r.get("url"):
@@ -97,7 +99,9 @@ def normalize_record(item: dict[str, Any], fetched_at: str | None = None) -> dic
     for k in rec_mod.LIST_FIELDS:
         if k in r:
             r[k] = _clean_list(r[k])
-    r["published"] = refine_day(to_rfc3339(r.get("published")), r.get("_discovered_date"))
+    # A bare day is timed only by a publication date (news sitemap, feed), never by an
+    # archive sitemap's lastmod: that is when the page last changed.
+    r["published"] = refine_day(to_rfc3339(r.get("published")), r.get("_discovered_published"))
     r["modified"] = refine_day(to_rfc3339(r.get("modified")), r.get("_discovered_lastmod"))
     img = r.get("image")
     if isinstance(img, dict):

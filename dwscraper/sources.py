@@ -54,6 +54,7 @@ class Entry:
     date: str | None = None
     lastmod: str | None = None
     title: str | None = None
+    published: str | None = None  # the publication date alone (never a lastmod)
 
 
 @dataclass(slots=True)
@@ -202,7 +203,7 @@ def _entry_from(elem: etree._Element, fmt: str) -> Entry | None:
         if name == "sitemap":
             return Entry(loc, "sitemap", lastmod, lastmod)
         pub = _date(t.get("publication_date"))
-        return Entry(loc, "page", pub or lastmod, lastmod, t.get("title"))
+        return Entry(loc, "page", pub or lastmod, lastmod, t.get("title"), published=pub)
     if fmt == "atom":
         href = None
         for sub in elem:
@@ -214,7 +215,7 @@ def _entry_from(elem: etree._Element, fmt: str) -> Entry | None:
         t = _texts(elem)
         upd = _date(t.get("updated"))
         pub = _date(t.get("published"))
-        return Entry(href.strip(), "page", pub or upd, upd, t.get("title"))
+        return Entry(href.strip(), "page", pub or upd, upd, t.get("title"), published=pub)
     # rss / rdf item
     t = _texts(elem)
     link = t.get("link")
@@ -226,7 +227,7 @@ def _entry_from(elem: etree._Element, fmt: str) -> Entry | None:
     if not link:
         return None
     pub = _date(t.get("pubdate") or t.get("date"))
-    return Entry(link, "page", pub, None, t.get("title"))
+    return Entry(link, "page", pub, None, t.get("title"), published=pub)
 
 
 _ENTRY_TAGS = {"url": "urlset", "sitemap": "sitemapindex", "item": "rss", "entry": "atom"}

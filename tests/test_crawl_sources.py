@@ -24,16 +24,18 @@ def test_news_sitemap_carries_publication_time_and_title():
     entries, res = read(news_sitemap([a]))
     assert res.format == "urlset" and res.error is None
     assert entries == [
-        Entry(a.url, "page", "2024-01-30T14:13:12Z", None, "A harbor story"),
+        Entry(
+            a.url, "page", "2024-01-30T14:13:12Z", None, "A harbor story", "2024-01-30T14:13:12Z"
+        ),
     ]
 
 
 def test_plain_sitemap_lastmod_and_index_children():
     a = make_article(12, published="2023-05-01T09:30:00Z")
     entries, _ = read(urlset([a], ["https://www.dw.com/en/x/s-1"]))
-    assert [(x.url, x.date, x.lastmod) for x in entries] == [
-        (a.url, "2023-05-01T09:30:00Z", "2023-05-01T09:30:00Z"),
-        ("https://www.dw.com/en/x/s-1", None, None),
+    assert [(x.url, x.date, x.lastmod, x.published) for x in entries] == [
+        (a.url, "2023-05-01T09:30:00Z", "2023-05-01T09:30:00Z", None),  # a lastmod only
+        ("https://www.dw.com/en/x/s-1", None, None, None),
     ]
     idx, res = read(
         sitemap_index([("https://www.dw.com/en/c1.xml", datetime(2024, 1, 2, tzinfo=UTC))])

@@ -70,15 +70,22 @@ def test_instants_read_by_the_fast_path_as_by_dateutil(value, expected):
 
 
 def test_day_only_date_takes_the_sitemap_time_on_the_same_day():
-    r = normalize_record(rec(published="30.01.2024", _discovered_date="2024-01-30T11:13:12Z"))
+    r = normalize_record(rec(published="30.01.2024", _discovered_published="2024-01-30T11:13:12Z"))
     assert r["published"] == "2024-01-30T11:13:12Z"
 
 
 def test_day_only_date_never_gets_a_time_from_another_day_or_midnight():
-    r = normalize_record(rec(published="2024-01-30", _discovered_date="2024-01-31T01:00:00Z"))
+    r = normalize_record(rec(published="2024-01-30", _discovered_published="2024-01-31T01:00:00Z"))
     assert r["published"] == "2024-01-30"
-    r = normalize_record(rec(published="2024-01-30", _discovered_date=None))
+    r = normalize_record(rec(published="2024-01-30", _discovered_published=None))
     assert r["published"] == "2024-01-30"
+
+
+def test_a_lastmod_never_times_the_publication_day():
+    # An archive sitemap's lastmod (and the date Discovery falls back to) is when the page
+    # last changed, not when it was published.
+    r = normalize_record(rec(published="2019-05-03", _discovered_date="2019-05-03T21:47:00Z"))
+    assert r["published"] == "2019-05-03"
 
 
 def test_modified_refined_from_lastmod():
@@ -136,7 +143,7 @@ def test_fetched_at_and_content_hash_set():
 
 def test_normalize_is_idempotent():
     r = normalize_record(
-        rec(published="30.01.2024", _discovered_date="2024-01-30T11:13:12Z", title=" a  b ")
+        rec(published="30.01.2024", _discovered_published="2024-01-30T11:13:12Z", title=" a  b ")
     )
     assert normalize_record(r) == r
 

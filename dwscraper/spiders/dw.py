@@ -51,6 +51,7 @@ class Discovery:
     url: str  # canonical https://www.dw.com URL to fetch (a sitemap's slug over a feed's)
     date: str | None = None  # publication time (news sitemap / feed), else lastmod
     lastmod: str | None = None
+    published: str | None = None  # from publication dates only: what may time a bare day
     source: str = ""
     url_from_feed: bool = False
 
@@ -61,6 +62,7 @@ class Discovery:
         Feeds may link an older slug (DW redirects it); sitemaps list the current one.
         """
         self.date = newest(self.date, entry.date)
+        self.published = newest(self.published, entry.published)
         if entry.lastmod and (not self.lastmod or entry.lastmod > self.lastmod):
             self.lastmod = entry.lastmod
         from_feed = source.startswith("rss")
@@ -411,6 +413,7 @@ class DwSpider(scrapy.Spider):
             return
         disc = self.discovered.get(cid) if cid else None
         record["_discovered_date"] = disc.date if disc else None
+        record["_discovered_published"] = disc.published if disc else None
         record["_discovered_lastmod"] = disc.lastmod if disc else None
         record["_source"] = disc.source if disc else response.meta.get("dw_source")
         record["_fetched_at"] = utc_now()
