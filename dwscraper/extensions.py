@@ -292,6 +292,7 @@ class RunStateExtension:
                     batch_size=crawler.settings.getint("DW_STATE_BATCH", 200),
                     commit_interval=crawler.settings.getfloat("DW_STATE_COMMIT_INTERVAL", 5.0),
                 )
+                ext._rebuild_if_lost()
                 ext._recover()
             except (sqlite3.Error, OSError) as exc:
                 # A corrupt or unwritable state: without it the run would fetch and write
@@ -328,8 +329,8 @@ class RunStateExtension:
         self.problems.append("state_unwritable")
         self.stats.set_value("dwscraper/state/error", str(exc)[:300])
         logger.error(
-            "state %s cannot be used (%s): nothing fetched. Move it aside to start a new state "
-            "(the next run then fetches every listed article again)",
+            "state %s cannot be used (%s): nothing fetched. Move it aside: the next run "
+            "rebuilds the state from the run files in the output directory",
             self.state_path,
             exc,
         )
@@ -347,6 +348,23 @@ class RunStateExtension:
             self.problems.append("output_unwritable")
             self.stats.set_value("dwscraper/output/error", str(exc))
             logger.error("output directory %s is not writable: %s", self.output_dir, exc)
+
+    def _rebuild_if_lost(self) -> None:
+        """A new state beside earlier runs' files (the old one was moved aside or lost):
+        learn their ids and revisions first, so revisions go on from there."""
+        if self.output_dir is None or self.store is None or not self.store.is_empty():
+            return
+        files = sorted(self.output_dir.glob("dw-*.jsonl"))
+        if not files:
+            return
+        records = self.store.rebuild_from(files)
+        self.stats.set_value("dwscraper/state/rebuilt_records", records)
+        logger.warning(
+            "the state was new: rebuilt it from %d run files in %s (%d records)",
+            len(files),
+            self.output_dir,
+            records,
+        )
 
     def _recover(self) -> None:
         """Publish what killed runs left in .part files and commit their rows."""

@@ -166,6 +166,25 @@ def test_changed_article_is_fetched_alone_and_written_as_revision_2(dwsite, tmp_
         assert e.first_fetched == before["a-1001"]["fetched_at"]
 
 
+def test_a_state_moved_aside_is_rebuilt_from_the_run_files(dwsite, tmp_path):
+    args = (*LANGS, "-a", "mode=archive")  # the article sitemaps announce changes by lastmod
+    first = run_crawl(dwsite, tmp_path, *args)
+    assert first.returncode == 0, first.log[-3000:]
+    n = len(first.records)
+    (tmp_path / "state.sqlite3").rename(tmp_path / "state.sqlite3.broken")
+    art = dwsite.articles["a-1001"]
+    art.paragraphs = ["The council later revised its ferry decision after a long debate."]
+    art.modified = art.published + timedelta(days=2)
+    dwsite.clear_log()
+    second = run_crawl(dwsite, tmp_path, *args)
+    assert second.returncode == 0, second.log[-3000:]
+    assert "the state was new: rebuilt it from 1 run files" in second.log
+    assert second.stat("dwscraper/state/rebuilt_records") == n
+    # Only the changed article is fetched and written, as revision 2 (not 1 again).
+    assert {p.split("?")[0].rsplit("/", 1)[1] for p in dwsite.article_requests()} == {"a-1001"}
+    assert [(r["id"], r["revision"]) for r in second.records[n:]] == [("a-1001", 2)]
+
+
 def test_page_changed_without_newer_sitemap_date_is_not_fetched_until_refetch_all(dwsite, tmp_path):
     first = run_crawl(dwsite, tmp_path, *LANGS)
     assert first.returncode == 0, first.log[-3000:]
