@@ -478,7 +478,9 @@ class JsonLinesWriterPipeline(_StatsMixin):
             path = self.out_dir / name
             n = 1
             while path.exists() or path.with_name(path.name + ".part").exists():
-                path = self.out_dir / name.replace(".jsonl", f"-{n}.jsonl")
+                # Two runs in one second: "_1" sorts after ".jsonl" ("-1" would sort before),
+                # so name order stays run order for readers that glob and sort.
+                path = self.out_dir / name.replace(".jsonl", f"_{n}.jsonl")
                 n += 1
             self.path = path
             self.part_path = path.with_name(path.name + ".part")

@@ -403,12 +403,13 @@ def _final_name(part: Path) -> Path:
 
 
 def _free_name(path: Path) -> Path:
-    """*path*, or path with -recovered-N before the suffix if that name is taken."""
+    """*path*, or path with _recovered-N before the suffix if that name is taken ("_" sorts
+    after ".", so the name still sorts after the run's own)."""
     if not path.exists():
         return path
     n = 1
     while True:
-        candidate = path.with_name(f"{path.stem}-recovered-{n}{path.suffix}")
+        candidate = path.with_name(f"{path.stem}_recovered-{n}{path.suffix}")
         if not candidate.exists():
             return candidate
         n += 1

@@ -282,15 +282,27 @@ def test_writer_name_from_run_start_only():
     assert output_name(datetime(2024, 1, 30, 14, 13, 12, tzinfo=UTC)) == "dw-20240130T141312Z.jsonl"
 
 
-def test_writer_two_runs_in_the_same_second_do_not_collide(tmp_path):
+def test_writer_two_runs_in_the_same_second_do_not_collide(tmp_path, monkeypatch):
+    from datetime import UTC, datetime
+
+    import dwscraper.pipelines as pipelines_mod
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2024, 1, 30, 14, 13, 12, tzinfo=UTC)
+
+    monkeypatch.setattr(pipelines_mod, "datetime", Frozen)
     paths = []
-    for _ in range(2):
+    for _ in range(3):
         w = JsonLinesWriterPipeline.from_crawler(make_crawler(tmp_path))
         w.open_spider()
         w.process_item(normalize_record(rec()))
         w.close_spider()
         paths.append(w.path)
-    assert paths[0] != paths[1] and all(p.exists() for p in paths)
+    assert len(set(paths)) == 3 and all(p.exists() for p in paths)
+    # Name order is run order, for readers that glob and sort.
+    assert sorted(paths) == paths
 
 
 def test_writer_empty_run_leaves_no_file(tmp_path):

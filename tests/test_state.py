@@ -212,7 +212,7 @@ def test_recover_part_never_overwrites_a_published_file(tmp_path, store):
     part = tmp_path / "dw-x.jsonl.part"
     part.write_text(_line("a-6") + "\n")
     rec = store.recover_part(part)
-    assert rec.published == tmp_path / "dw-x-recovered-1.jsonl"
+    assert rec.published == tmp_path / "dw-x_recovered-1.jsonl"
     assert (tmp_path / "dw-x.jsonl").read_text().startswith('{"id": "a-5"')
 
 
