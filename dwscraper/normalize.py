@@ -19,7 +19,7 @@ _BLANKS_RE = re.compile(r"\n\s*\n+")
 # Control characters that are not whitespace, and lone surrogates (a JSON "\\ud83d" cut from
 # an emoji): no text means them, UTF-8 cannot encode a surrogate, and PostgreSQL and other
 # consumers refuse NUL. Controls go; a surrogate becomes U+FFFD.
-_CONTROL_RE = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x9f]")
+_CONTROL_RE = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")  # (\x85 is a line break)
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 

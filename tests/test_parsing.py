@@ -392,7 +392,7 @@ def test_word_count_counts_cjk_characters():
 # Markup whitespace, every other Unicode space, zero-width and format chars, combining marks
 # and their precomposed forms, Latin-1 and beyond: where the fast paths could differ.
 _TRICKY = " \n\t\r\xa0\u200b\u2009\u3000\x85\x1c\u2028\u1680\u202f\ufeff\u200c\xad\x00\x7f"
-_TRICKY += "ab\xe4\xdf\xc5e\u0301\u0308\u0300\u212b\u0410\u4e00"
+_TRICKY += "ab\xe4\xdf\xc5e\u0301\u0308\u0300\u212b\u0410\u4e00\ud83d\x01"
 
 
 @settings(max_examples=500, deadline=None)

@@ -104,8 +104,11 @@ def clean_line(value: str | None) -> str | None:
     else:
         if "\u200b" in value:
             value = value.replace("\u200b", "")
-        # Control characters and lone surrogates are never printable: only this path.
-        value = " ".join(drop_unsafe(value).split())
+        value = " ".join(value.split())
+        # Control characters and lone surrogates are never printable (nor is any char
+        # they hide among once the whitespace is one space): one C check, mostly passed.
+        if not value.isprintable():
+            value = " ".join(drop_unsafe(value).split())
     if not _is_nfc(value):
         value = " ".join(unicodedata.normalize("NFC", value).split())
     return value or None
