@@ -240,26 +240,8 @@ class StateStore:
         n = 0
         for path in files:
             with path.open("rb") as fp:
-                for raw in fp:
-                    try:
-                        obj = json.loads(raw)
-                        cid = obj["id"]
-                        revision = int(obj.get("revision") or 1)
-                    except (ValueError, KeyError, TypeError):
-                        continue  # a damaged line: the next fetch of that id rewrites it
-                    n += 1
-                    self.mark_written(
-                        cid,
-                        revision=revision,
-                        content_hash=obj.get("content_hash"),
-                        fetched_at=obj.get("fetched_at"),
-                        source_date=newest(
-                            normalize_date(obj.get("published")),
-                            normalize_date(obj.get("modified")),
-                        ),
-                        url=obj.get("url"),
-                        output_file=path.name,
-                    )
+                # A damaged line is skipped: the next fetch of that id rewrites it.
+                n += sum(self._replay(raw, path.name, dated=True) is not None for raw in fp)
         self.commit()
         return n
 
@@ -350,6 +332,27 @@ class StateStore:
         )
 
     # --- recovery -------------------------------------------------------------------------
+    def _replay(self, raw: bytes, output_file: str, *, dated: bool) -> tuple[str, bool] | None:
+        """Mark one output line's record as written (monotonic): (its id, whether the row
+        changed), or None for a line that is no record. dated: take the record's own newest
+        date as the source date (a rebuild; a recovered run's discovery dates are unknown)."""
+        try:
+            obj = json.loads(raw)
+            cid = obj["id"]
+            revision = int(obj.get("revision") or 1)
+        except (ValueError, KeyError, TypeError):
+            return None
+        changed = self.mark_written(
+            cid,
+            revision=revision,
+            content_hash=obj.get("content_hash"),
+            fetched_at=obj.get("fetched_at"),
+            source_date=_record_date(obj) if dated else None,
+            url=obj.get("url"),
+            output_file=output_file,
+        )
+        return cid, changed
+
     def recover_part(self, part: str | os.PathLike[str]) -> Recovery:
         """Finish what a killed run left in *part*: cut a partial line, commit, publish.
 
@@ -369,24 +372,13 @@ class StateStore:
         for raw in data.splitlines():
             if not raw.strip():
                 continue
-            try:
-                obj = json.loads(raw)
-                cid = obj["id"]
-                revision = int(obj.get("revision") or 1)
-            except (ValueError, KeyError, TypeError):
+            replayed = self._replay(raw, final.name, dated=False)
+            if replayed is None:
                 rec.bad_lines += 1
                 continue
             rec.lines += 1
-            rec.ids.append(cid)
-            if self.mark_written(
-                cid,
-                revision=revision,
-                content_hash=obj.get("content_hash"),
-                fetched_at=obj.get("fetched_at"),
-                url=obj.get("url"),
-                output_file=final.name,
-            ):
-                rec.committed += 1
+            rec.ids.append(replayed[0])
+            rec.committed += replayed[1]
         self.commit()
         if rec.lines or rec.bad_lines:
             target = _free_name(final)
@@ -395,6 +387,11 @@ class StateStore:
         else:
             part.unlink()
         return rec
+
+
+def _record_date(obj: dict[str, Any]) -> str | None:
+    """The newest of a record's published and modified dates (normalized)."""
+    return newest(normalize_date(obj.get("published")), normalize_date(obj.get("modified")))
 
 
 def _final_name(part: Path) -> Path:
