@@ -135,6 +135,17 @@ def test_second_run_over_unchanged_site_fetches_no_article_and_writes_nothing(dw
     assert "run ok (exit 0)" in second.log.strip().splitlines()[-1]
 
 
+def revise_and_rerun(dwsite, tmp_path, args):
+    """a-1001's text changes and the sitemaps announce it (lastmod two days later); run again."""
+    art = dwsite.articles["a-1001"]
+    art.paragraphs = ["The council later revised its ferry decision after a long debate."]
+    art.modified = art.published + timedelta(days=2)
+    dwsite.clear_log()
+    second = run_crawl(dwsite, tmp_path, *args)
+    assert second.returncode == 0, second.log[-3000:]
+    return second
+
+
 def test_changed_article_is_fetched_alone_and_written_as_revision_2(dwsite, tmp_path):
     args = (*LANGS, "-a", "mode=archive")
     first = run_crawl(dwsite, tmp_path, *args)
@@ -143,12 +154,7 @@ def test_changed_article_is_fetched_alone_and_written_as_revision_2(dwsite, tmp_
     assert before["a-1001"]["revision"] == 1
     first_files = first.files  # (the property globs the directory: take it now)
 
-    art = dwsite.articles["a-1001"]
-    art.paragraphs = ["The council later revised its ferry decision after a long debate."]
-    art.modified = art.published + timedelta(days=2)
-    dwsite.clear_log()
-    second = run_crawl(dwsite, tmp_path, *args)
-    assert second.returncode == 0, second.log[-3000:]
+    second = revise_and_rerun(dwsite, tmp_path, args)
     # The feed links another slug (redirected) and which source is read first varies.
     assert {p.split("?")[0].rsplit("/", 1)[1] for p in dwsite.article_requests()} == {"a-1001"}
     assert len(dwsite.fetches_of("a-1001")) == 1
@@ -172,12 +178,7 @@ def test_a_state_moved_aside_is_rebuilt_from_the_run_files(dwsite, tmp_path):
     assert first.returncode == 0, first.log[-3000:]
     n = len(first.records)
     (tmp_path / "state.sqlite3").rename(tmp_path / "state.sqlite3.broken")
-    art = dwsite.articles["a-1001"]
-    art.paragraphs = ["The council later revised its ferry decision after a long debate."]
-    art.modified = art.published + timedelta(days=2)
-    dwsite.clear_log()
-    second = run_crawl(dwsite, tmp_path, *args)
-    assert second.returncode == 0, second.log[-3000:]
+    second = revise_and_rerun(dwsite, tmp_path, args)
     assert "the state was new: rebuilt it from 1 run files" in second.log
     assert second.stat("dwscraper/state/rebuilt_records") == n
     # Only the changed article is fetched and written, as revision 2 (not 1 again).
