@@ -211,6 +211,11 @@ def write_refused_start(settings: Any, problem: str, detail: str) -> None:
         "error": detail,
         "state_path": settings.get("DW_STATE_PATH") or None,
     }
+    write_summary(path, summary)
+
+
+def write_summary(path: Path, summary: dict[str, Any]) -> None:
+    """Replace last-run.json atomically (a reader never sees half a file); an error is logged."""
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -757,15 +762,7 @@ class RunStateExtension:
     def _write_summary(self) -> None:
         if self.summary_path is None or self.summary is None:
             return
-        tmp = self.summary_path.with_name(self.summary_path.name + f".{os.getpid()}.tmp")
-        try:
-            self.summary_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(self.summary, indent=2) + "\n", encoding="utf-8")
-            tmp.replace(self.summary_path)
-        except OSError as exc:
-            logger.error("cannot write run summary %s: %s", self.summary_path, exc)
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        write_summary(self.summary_path, self.summary)
 
     def summary_line(self) -> str:
         """The run's final log line."""
