@@ -359,10 +359,16 @@ class RunStateExtension:
         learn their ids and revisions first, so revisions go on from there."""
         if self.output_dir is None or self.store is None or not self.store.is_empty():
             return
-        files = sorted(self.output_dir.glob("dw-*.jsonl"))
+        # Also in subfolders (README suggests monthly ones for old files).
+        files = sorted(self.output_dir.rglob("dw-*.jsonl"))
         if not files:
             return
-        records = self.store.rebuild_from(files)
+        try:
+            records = self.store.rebuild_from(files)
+        except (OSError, sqlite3.Error) as exc:
+            # Rolled back, the state stays empty: this run stops (exit 5), the next one tries
+            # again; going on would write every article again as revision 1.
+            raise OSError(f"could not rebuild it from {self.output_dir}: {exc}") from exc
         self.stats.set_value("dwscraper/state/rebuilt_records", records)
         logger.warning(
             "the state was new: rebuilt it from %d run files in %s (%d records)",

@@ -89,6 +89,12 @@ def page_record(page: ArchivedResponse) -> tuple[dict[str, Any] | None, str | No
         return None, skipped.reason
     for key, value in page.hints.items():  # the spider's discovery keys; the parser's own win
         record.setdefault(key, value)
+    if "_discovered_published" not in page.hints and str(page.hints.get("_source")).startswith(
+        ("news-sitemap", "rss")
+    ):
+        # Archived before the publication date had its own key: from a news sitemap or a
+        # feed, the discovered date was one.
+        record.setdefault("_discovered_published", page.hints.get("_discovered_date"))
     record["_fetched_at"] = to_rfc3339(page.warc_date) or page.hints.get("_fetched_at")
     record.setdefault("_fetch_url", page.fetched_url)
     record["warc_file"] = page.warc_file

@@ -235,14 +235,26 @@ class StateStore:
     def rebuild_from(self, files: list[Path]) -> int:
         """Fill a new state from the run files it lost track of (a state moved aside): each
         id at its highest revision, so the next change is that revision + 1, not 1 again.
-        The records' own newest date stands in for the source date. Returns the records read.
+        Like a recovered row, a rebuilt one has no source date: a source date later than its
+        fetch time refetches it. All or nothing: one transaction, rolled back on any error
+        (the state stays empty, and the next run tries again). Returns the records read.
         """
+        batch, interval = self.batch_size, self.commit_interval
+        self.batch_size, self.commit_interval = 2**62, float("inf")  # no commit midway
         n = 0
-        for path in files:
-            with path.open("rb") as fp:
-                # A damaged line is skipped: the next fetch of that id rewrites it.
-                n += sum(self._replay(raw, path.name, dated=True) is not None for raw in fp)
-        self.commit()
+        try:
+            for path in files:
+                with path.open("rb") as fp:
+                    # A damaged line is skipped: the next fetch of that id rewrites it.
+                    n += sum(self._replay(raw, path.name) is not None for raw in fp)
+            self.commit()
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            self._pending = 0
+            raise
+        finally:
+            self.batch_size, self.commit_interval = batch, interval
         return n
 
     def __iter__(self) -> Iterator[Entry]:
@@ -332,23 +344,27 @@ class StateStore:
         )
 
     # --- recovery -------------------------------------------------------------------------
-    def _replay(self, raw: bytes, output_file: str, *, dated: bool) -> tuple[str, bool] | None:
+    def _replay(self, raw: bytes, output_file: str) -> tuple[str, bool] | None:
         """Mark one output line's record as written (monotonic): (its id, whether the row
-        changed), or None for a line that is no record. dated: take the record's own newest
-        date as the source date (a rebuild; a recovered run's discovery dates are unknown)."""
+        changed), or None for a line that is no record. No source date: the run's discovery
+        dates are not in its lines (a later source date than the fetch refetches the id)."""
         try:
             obj = json.loads(raw)
             cid = obj["id"]
             revision = int(obj.get("revision") or 1)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, OverflowError, AttributeError):
             return None
+        if not isinstance(cid, str) or not cid or revision < 1:
+            return None
+        fetched_at = obj.get("fetched_at")
+        url = obj.get("url")
+        content_hash = obj.get("content_hash")
         changed = self.mark_written(
             cid,
             revision=revision,
-            content_hash=obj.get("content_hash"),
-            fetched_at=obj.get("fetched_at"),
-            source_date=_record_date(obj) if dated else None,
-            url=obj.get("url"),
+            content_hash=content_hash if isinstance(content_hash, str) else None,
+            fetched_at=fetched_at if isinstance(fetched_at, str) else None,
+            url=url if isinstance(url, str) else None,
             output_file=output_file,
         )
         return cid, changed
@@ -372,7 +388,7 @@ class StateStore:
         for raw in data.splitlines():
             if not raw.strip():
                 continue
-            replayed = self._replay(raw, final.name, dated=False)
+            replayed = self._replay(raw, final.name)
             if replayed is None:
                 rec.bad_lines += 1
                 continue
@@ -387,11 +403,6 @@ class StateStore:
         else:
             part.unlink()
         return rec
-
-
-def _record_date(obj: dict[str, Any]) -> str | None:
-    """The newest of a record's published and modified dates (normalized)."""
-    return newest(normalize_date(obj.get("published")), normalize_date(obj.get("modified")))
 
 
 def _final_name(part: Path) -> Path:

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -135,11 +135,12 @@ def test_second_run_over_unchanged_site_fetches_no_article_and_writes_nothing(dw
     assert "run ok (exit 0)" in second.log.strip().splitlines()[-1]
 
 
-def revise_and_rerun(dwsite, tmp_path, args):
-    """a-1001's text changes and the sitemaps announce it (lastmod two days later); run again."""
+def revise_and_rerun(dwsite, tmp_path, args, modified=None):
+    """a-1001's text changes and the sitemaps announce it (lastmod two days later, or
+    `modified`); run again."""
     art = dwsite.articles["a-1001"]
     art.paragraphs = ["The council later revised its ferry decision after a long debate."]
-    art.modified = art.published + timedelta(days=2)
+    art.modified = modified or art.published + timedelta(days=2)
     dwsite.clear_log()
     second = run_crawl(dwsite, tmp_path, *args)
     assert second.returncode == 0, second.log[-3000:]
@@ -178,7 +179,10 @@ def test_a_state_moved_aside_is_rebuilt_from_the_run_files(dwsite, tmp_path):
     assert first.returncode == 0, first.log[-3000:]
     n = len(first.records)
     (tmp_path / "state.sqlite3").rename(tmp_path / "state.sqlite3.broken")
-    second = revise_and_rerun(dwsite, tmp_path, args)
+    # Rebuilt rows know when each id was fetched, not what its sources said: a change is a
+    # source date after the fetch (as it is on DW; the mirror's dates are in the past).
+    later = datetime.now(UTC) + timedelta(hours=1)
+    second = revise_and_rerun(dwsite, tmp_path, args, modified=later)
     assert "the state was new: rebuilt it from 1 run files" in second.log
     assert second.stat("dwscraper/state/rebuilt_records") == n
     # Only the changed article is fetched and written, as revision 2 (not 1 again).

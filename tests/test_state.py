@@ -292,3 +292,26 @@ def test_a_read_after_a_write_sees_the_write(tmp_path):
         assert store.get("a-1").last_fetched == "2024-01-03T00:00:00Z"
     with pytest.raises(RuntimeError):
         store.get("a-1")
+
+
+def test_rebuild_skips_lines_that_are_no_records_and_is_all_or_nothing(tmp_path):
+    good = [
+        {"id": "a-1", "revision": 1, "content_hash": "h1", "fetched_at": "2024-01-01T00:00:00Z"},
+        {"id": "a-1", "revision": 2, "content_hash": "h2", "fetched_at": "2024-02-01T00:00:00Z"},
+        {"id": "a-2", "content_hash": "h3"},
+    ]
+    odd = [b'{"id": ["x"]}', b'{"id": null}', b'{"id": "a-9", "revision": Infinity}', b"[1]", b"{"]
+    run = tmp_path / "dw-20240101T000000Z.jsonl"
+    run.write_bytes(b"\n".join([json.dumps(r).encode() for r in good] + odd) + b"\n")
+    s = StateStore(tmp_path / "state.sqlite3", batch_size=1)
+    assert s.rebuild_from([run]) == 3
+    assert (s.get("a-1").revision, s.get("a-1").content_hash) == (2, "h2")
+    assert s.get("a-2").revision == 1 and s.get("a-9") is None
+    s.close()
+    # A file that cannot be read: nothing of the rebuild stays, even past a batch's size.
+    t = StateStore(tmp_path / "other.sqlite3", batch_size=1)
+    (tmp_path / "dw-20240102T000000Z.jsonl").mkdir()
+    with pytest.raises(OSError):
+        t.rebuild_from([run, tmp_path / "dw-20240102T000000Z.jsonl"])
+    assert t.is_empty()
+    t.close()

@@ -656,3 +656,24 @@ def test_held_records_are_written_once_over_the_hold_limit(tmp_path):
     got = [r[2] for r in records(path) if r[0] == "response"]
     assert got == [b"<urlset/>", big, b"<rss/>"]
     assert crawler.stats.get_value("dwscraper/warc/discarded_source_records") is None
+
+
+def test_reextract_of_warcs_archived_before_the_publication_key_keeps_the_time(tmp_path):
+    from dwscraper.reextract import page_record
+    from dwscraper.warc import ArchivedResponse
+
+    body = (Path(__file__).parent / "fixtures" / "pages" / "old_de_article.html").read_bytes()
+    url = "https://www.dw.com/de/x/a-59900001"
+
+    def page(hints):
+        return ArchivedResponse(
+            url, url, "2024-01-30T12:00:00Z", 200, [("Content-Type", "text/html; charset=utf-8")],
+            body, "dw-x-00000.warc.gz", "<urn:uuid:1>", meta={"hints": hints},
+        )  # fmt: skip
+
+    day = page_record(page({}))[0]["published"]
+    assert len(day) == 10  # the page shows only the day
+    news = {"_source": "news-sitemap:de", "_discovered_date": f"{day}T06:15:00Z"}
+    assert page_record(page(news))[0]["published"] == f"{day}T06:15:00Z"
+    archive = {"_source": "article-sitemap:de", "_discovered_date": f"{day}T21:47:00Z"}
+    assert page_record(page(archive))[0]["published"] == day  # a lastmod times nothing
