@@ -238,6 +238,9 @@ def test_title_suffix(title, expected):
         ("CP (EFE, AFP)", ["CP"], ["EFE", "AFP"]),
         ("DZC (EFE, Reuters)", ["DZC"], ["EFE", "Reuters"]),
         ("dpa/ÇE", ["ÇE"], ["dpa"]),
+        ("एसबी/आरपी (एएफपी, रॉयटर्स)", ["एसबी", "आरपी"], ["एएफपी", "रॉयटर्स"]),
+        ("এসিবি/কেএম (এএফপি, রয়টার্স)", ["এসিবি", "কেএম"], ["এএফপি", "রয়টার্স"]),
+        ("آی/اِم (ای\u200cاف\u200cپی، رویترز)", ["آی", "اِم"], ["ای\u200cاف\u200cپی", "رویترز"]),
         ("Redaktion:Kai Beispiel", ["Kai Beispiel"], []),
         ("AFP,dpa/BÖ,ET", ["BÖ", "ET"], ["AFP", "dpa"]),
         ("Reuters, AFP / HT", ["HT"], ["Reuters", "AFP"]),
@@ -1133,3 +1136,40 @@ def json_line_ok(record: dict) -> bool:
     line = json_line(record)
     line.encode("utf-8")  # no lone surrogate
     return not any(ch in line for ch in "\x00\x01")
+
+
+def test_credit_line_before_two_closing_notes_still_leaves_the_text():
+    body = (
+        "<p>The story itself, in one paragraph.</p><p>Edited by: Wesley Muster</p>"
+        "<p>This article was originally written in German.</p>"
+        "<p>It was first published in 2024.</p>"
+    )
+    rec = parse_article(new_page(body), URL)
+    assert rec["editors"] == ["Wesley Muster"] and "Edited by" not in rec["text"]
+
+
+@pytest.mark.parametrize(
+    "widget",
+    [
+        '<div role="button">Show more</div>',
+        '<div class="x9f2k" data-tracking-name="newsletter-teaser"><h3>Berlin Briefing</h3>'
+        "<p>Get the news from Germany every week.</p></div>",
+        "<p>Subscribe</p>",
+        "<p>More on this topic</p>",
+    ],
+)
+def test_widgets_inside_the_body_are_not_text(widget):
+    rec = parse_article(new_page(f"<p>The story.</p>{widget}<p>More of the story.</p>"), URL)
+    assert rec["text"] == "The story.\n\nMore of the story."
+
+
+def test_a_gallery_known_only_by_its_tracking_name_keeps_its_first_slide():
+    slides = "".join(
+        f'<div><h2>City {i}</h2><figure><img src="/image/{i}_4.jpg"><figcaption>Caption {i}'
+        "</figcaption></figure></div>"
+        for i in (1, 2, 3)
+    )
+    gallery = f'<div class="sk9p1" data-tracking-name="image-gallery">{slides}</div>'
+    page = new_page("").replace("</header>", "</header>" + gallery)
+    rec = parse_article(page, "https://www.dw.com/en/cities/g-66000003")
+    assert rec["text"].startswith("City 1\n\nCaption 1\n\nCity 2")

@@ -209,6 +209,9 @@ def _walk(article: Element) -> _Nodes:
             nodes.kicker = el
         elif tracking == "sharing-icons-inline" and nodes.share is None:
             nodes.share = el
+        elif tracking == "image-gallery":  # hashed classes: the tracking name says it
+            nodes.galleries.append(el)
+            continue
         cls = el.get("class")
         # Substrings first: most classes hold none of the tokens below, so skip the split.
         if not cls or not (

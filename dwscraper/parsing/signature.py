@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 
 # Initials: lowercase-ish letter groups joined by "/" ("rc/msh", "dj/jj", "ai/kle"), or one
 # editor's alone ("ab (dpa)"; accepted only with an agency list, see parse_signature).
-_INITIALS = r"(?P<ini>[\w.]{1,8}(?:\s*/\s*[\w.]{0,8}){0,4})"
+# Python's \w leaves out the vowel signs and viramas of Indic scripts ("एसबी", "এসিবি") and
+# Arabic-script vowel marks and the zero-width (non-)joiners of Persian: letters all the same.
+_MARKS = "\u064b-\u065f\u0670\u0900-\u0dff\u200c\u200d"
+_INITIALS = rf"(?P<ini>[\w.{_MARKS}]{{1,8}}(?:\s*/\s*[\w.{_MARKS}]{{0,8}}){{0,4}})"
 # One editor's initials: letters (and dots, "s.h"), lowercase when written in Latin script.
-_INITIAL_RE = re.compile(r"^[^\W\d_](?:[^\W\d_]|\.){0,7}$")
+_INITIAL_RE = re.compile(rf"^[^\W\d_](?:[^\W\d_]|[.{_MARKS}]){{0,7}}$")
 _AGENCIES = r"[(（](?P<ag>[^()（）\n]{1,120})[)）]"  # ASCII or full-width (CJK) brackets
 _SIGNATURE_RE = re.compile(rf"^(?:{_INITIALS}\s*)?(?:{_AGENCIES})?\s*\.?$")
-_AGENCY_TOKEN_RE = re.compile(r"^[\w.&\- ]{1,30}$")
+_AGENCY_TOKEN_RE = re.compile(rf"^[\w.&\- {_MARKS}]{{1,30}}$")
 # DW Türkçe writes the agencies first: "AFP,dpa/BÖ,ET" (all of them agencies DW credits).
 _AGENCIES_FIRST_RE = re.compile(
     r"^(?P<ag>[\w.&\- ]{1,30}(?:\s*,\s*[\w.&\- ]{1,30}){0,5})\s*/\s*"
@@ -219,7 +222,7 @@ def merge_agencies(first: list[str], more: list[str]) -> list[str]:
     return merged
 
 
-# A short note may close an item after its credit lines ("This article was originally
+# Short notes may close an item after its credit lines ("This article was originally
 # published in German.", "Dieser Artikel wurde aus dem Englischen adaptiert."): looked past.
 _NOTE_MAX = 200
 
@@ -227,16 +230,16 @@ _NOTE_MAX = 200
 def split_signature(blocks: list[str]) -> tuple[list[str], Signature]:
     """Blocks without their trailing signature/credit lines, and what those lines said.
 
-    The signature and an "Edited by" line may both close an item, in either order, and one
-    short last line (a translation note) may follow them: it stays, they leave the text.
+    The signature and an "Edited by" line may both close an item, in either order, and up to
+    two short last lines (a translation note) may follow them: those stay, they leave the text.
     """
     found = Signature()
     out = list(blocks)
     last = len(out) - 1
-    for i in range(last, max(-1, last - 4), -1):
+    for i in range(last, max(-1, last - 5), -1):
         sig = parse_signature(out[i])
         if sig is None:
-            if i == last and len(out[i]) <= _NOTE_MAX:
+            if i >= last - 1 and len(out[i]) <= _NOTE_MAX:
                 continue  # perhaps a note after the credit lines: look at the line above
             break
         del out[i]

@@ -75,6 +75,8 @@ CLUTTER_LINE_RE = re.compile(
     r"(?:image|bild|foto|photo|imagen|фото|صورة|عکس|图像|圖像|图片|圖片)\s*:.{0,120}|"
     r"send\s+us\s+your\s+feedback.?|schicken\s+sie\s+uns\s+ihr\s+feedback.?|"
     r"related\s+content|mehr\s+zum\s+thema|dw\s+recommends|die\s+redaktion\s+empfiehlt|"
+    r"more\s+on\s+this\s+topic|show\s+more|load\s+more|mehr\s+anzeigen|mehr\s+laden|"
+    r"subscribe|abonnieren|"
     r"audios\s+and\s+videos\s+on\s+the\s+topic|audio\s+und\s+video\s+zum\s+thema|"
     r"related\s+topics|ähnliche\s+themen|print\s+this\s+page|seite\s+drucken|permalink.*|"
     r"(?:https?://)?(?:p\.dw\.com|(?:www\.)?dw\.(?:com|de))/p/\w+|"
@@ -457,7 +459,11 @@ def _is_read_more_line(line: str) -> bool:
 
 
 def _is_embed_container(el: Element) -> bool:
-    cls = (el.get("class") or "") + " " + (el.get("id") or "")
+    # The new layout's classes are hashed: its widgets say what they are in
+    # data-tracking-name ("newsletter-teaser") and buttons in role.
+    if el.get("role") == "button":
+        return True
+    cls = " ".join((el.get("class") or "", el.get("id") or "", el.get("data-tracking-name") or ""))
     # A C-filtered walk for the first media element: ~3x cheaper than the XPath boolean.
     return (
         bool(_EMBED_CLASS_RE.search(cls))
