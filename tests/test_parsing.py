@@ -794,6 +794,10 @@ CLOSINGS = {
         "<p>© 2025年德国之声版权声明：本文所有内容受到著作权法保护。</p>"
     ),
     "tr": "<p>ht/ag (AFP, dpa)</p><p>© Deutsche Welle Türkçe</p>",
+    "zh-hant": (
+        "<p>DW中文有Instagram！歡迎搜尋dw.chinese，看更多深度報導與圖片。</p>"
+        "<p>（法新社、路透社）</p>"
+    ),
     "ru": (
         "<p>ht/ag (AFP, dpa)</p><p>Подписывайтесь на "
         '<a href="https://t.me/dw_russian">наш канал в Telegram</a></p>'
@@ -837,6 +841,7 @@ PROSE_WITH_LINKS = [
     'The weather service <a href="https://x.com/DWD_presse">warned</a> of storms.',
     'The player <a href="https://www.instagram.com/dwyanewade/">posted</a> a video.',
     "© signs hung in every shop window that year",
+    "Her Instagram account dw.fan.club has many followers and a long history.",
     'According to Politico\'s <a href="https://www.politico.eu/newsletter/brussels-playbook/">'
     "Brussels Playbook</a>, the Commission will propose a ban.",
     'Readers of our <a href="https://www.dw.com/en/newsletter-stories/a-1">newsletter '

@@ -358,7 +358,15 @@ def _is_dw_newsletter(href: str) -> bool:
 
 
 # A call to action ends like one: "…关注我们！", "Zrób to na Facebooku! >>".
-_CALL_END_RE = re.compile(r"(?:[!！]|>>|»|›)\s*$")
+_CALL_END_RE = re.compile(r"(?:[!！]|>>|»|›)\s*$|！")
+# An account named in the text: "dw.chinese", "@dwnews", "DW_Turkce".
+_HANDLE_IN_TEXT_RE = re.compile(r"(?<![A-Za-z0-9.])@?(dw[\w.-]*\w|deutschewelle\w*)", re.I)
+_NETWORK_RE = re.compile(
+    r"instagram|facebook|telegram|youtube|tiktok|whatsapp|twitter|threads|bluesky|"
+    r"اینستاگرام|تلگرام|فیسبوک|إنستغرام|انستغرام|فيسبوك|تيليغرام|يوتيوب|"
+    r"инстаграм|телеграм|фейсбук|ютуб",
+    re.I,
+)
 
 
 def _closing_kind(el: Element) -> str | None:
@@ -370,7 +378,15 @@ def _closing_kind(el: Element) -> str | None:
         return None
     links = list(el.iter("a"))
     if not links:
-        return None
+        # Unlinked: "DW中文有Instagram！欢迎搜寻dw.chinese…" names the network and the handle.
+        text = element_text(el) or ""
+        return (
+            "follow!"
+            if len(text) <= _PROMO_MAX
+            and any(_DW_HANDLE_RE.fullmatch(m) for m in _HANDLE_IN_TEXT_RE.findall(text))
+            and _NETWORK_RE.search(text)
+            else None
+        )
     text = element_text(el) or ""
     if len(text) > _PROMO_EM_MAX:
         return None
