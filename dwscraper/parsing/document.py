@@ -1,6 +1,7 @@
 """Bytes to one lxml tree, once: charset sniffing and a single scan for the nodes we need.
 
-Owns: decoding (BOM, <meta charset>, http-equiv, UTF-8, cp1252 for Latin-1 pages), parsing,
+Owns: decoding (BOM, <meta charset>, http-equiv, UTF-8, cp1252 for Latin-1 pages), parsing
+(of the page without its site chrome, which chrome.py cuts out of the bytes first),
 pulling the machine-readable scripts (JSON-LD, __APOLLO_STATE__) out of the tree before the
 rest of the tree is stripped of script/style/template, so no script text can reach `text`.
 Everything downstream works on the `Doc` built here; nothing re-parses the page.
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 import lxml.etree as etree
 
 from dwscraper import charsets
+from dwscraper.parsing import chrome
 
 # Plain lxml elements, not lxml.html's: its Python-level element-class lookup on every node
 # touched costs more than all of our extraction.
@@ -147,6 +149,7 @@ def _flatten(data: str | bytes) -> str | bytes:
 
 
 def _from(data: str | bytes, encoding: str | None) -> Element | None:
+    data = chrome.cut(data)  # menus and footer are never built (chrome.py)
     parser = _parser(encoding)
     root = etree.fromstring(data, parser=parser)
     if _too_deep(parser):

@@ -1,0 +1,190 @@
+"""Site chrome cut before parsing (dwscraper/parsing/chrome.py): what goes, what must stay.
+
+The cut exists for speed only, so its contract is that no record changes: checked on every
+fixture page and on the real pages in ../shared/dw when present.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dwscraper.parsing import chrome, document, parse_article
+
+PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"
+SHARED = Path(os.environ.get("DW_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
+SHARED_PAGES = sorted((SHARED / "dw" / "pages").glob("*.html"))
+
+OLD = """<!DOCTYPE html><html lang="de"><head><title>T</title>
+<meta property="og:title" content="T">
+<meta property="fb:pages" content="1"><meta property="fb:pages" content="2">
+<meta property="fb:pages" content="3">
+</head><body>
+<div id="topMetaLang"><div class="x"><a>English</a></div><a>Deutsch</a></div>
+<div id="navContainer"><!-- navMain --><div id="navMain"><ul><li><a>THEMEN</a></li></ul>
+<div class="s"><form><input name="q"></form></div></div></div>
+<div id="innerFrame"><div id="bodyContent"><div class="col3"><h1>Title</h1>
+<div class="longText"><p>Body text.</p></div></div></div></div>
+<div id="footerSection"><div id="footerBody"><p>© DW <a>Impressum</a></p></div></div>
+</body></html>"""
+
+NEW = """<!DOCTYPE html><html lang="en"><head>
+<meta data-rh="true" value="1" name="fb:pages"><meta data-rh="true" value="2" name="fb:pages">
+</head><body><div id="root"><nav class="a1"><div><a>Latest videos</a></div><nav><a>x</a></nav>
+</nav><div class="c"><section><article><header><nav class="crumbs"><a>Sports</a></nav>
+<h1>Title</h1></header><div class="rich-text"><p>Body.</p></div></article></section>
+<section id="related-content-by-thematic-focus-region"><div><a>Other story</a></div></section>
+<section id="related-topics"><a href="/en/t-1">Topic</a></section></div>
+<footer id="footer"><div><a>About DW</a></div></footer></div>
+<script>window.__APP_STATE__={}</script></body></html>"""
+
+
+def _inside(page: str, start: str, end: str) -> str:
+    return page[page.index(start) + len(start) : page.index(end, page.index(start))]
+
+
+def test_old_layout_chrome_is_emptied_and_the_content_kept():
+    out = chrome.cut(OLD)
+    for gone in ("English", "THEMEN", 'name="q"', "Impressum", "fb:pages"):
+        assert gone not in out
+    # The elements themselves stay (empty), so the tree keeps its shape.
+    for kept in ('<div id="topMetaLang"></div>', '<div id="navContainer"></div>'):
+        assert kept in out
+    assert '<div id="footerSection"></div>' in out
+    for kept in ("<h1>Title</h1>", "Body text.", 'og:title" content="T"'):
+        assert kept in out
+
+
+def test_new_layout_site_menu_related_lists_and_footer_are_emptied():
+    out = chrome.cut(NEW)
+    for gone in ("Latest videos", "Other story", "About DW", "fb:pages"):
+        assert gone not in out
+    # A nav inside the article is the article's; the article's own topics stay.
+    assert '<nav class="crumbs"><a>Sports</a></nav>' in out
+    assert '<section id="related-topics"><a href="/en/t-1">Topic</a></section>' in out
+    assert "__APP_STATE__" in out
+
+
+def test_bytes_and_str_are_cut_alike():
+    for page in (OLD, NEW):
+        assert chrome.cut(page.encode()) == chrome.cut(page).encode()
+
+
+@pytest.mark.parametrize(
+    ("page", "inner", "after"),
+    [
+        # a script inside (JSON-LD may sit there, its strings may hold tags)
+        (OLD.replace("<a>Deutsch</a>", "<script>x='</div>'</script>"), "topMetaLang",
+         '<div id="navContainer">'),
+        # a comment that holds the region's tag: the count cannot be trusted
+        (OLD.replace("<!-- navMain -->", "<!-- </div> -->"), "navContainer",
+         '<div id="innerFrame">'),
+        # no end tag for the region
+        (OLD.replace("</div></div></div>\n<div id=\"innerFrame\">", '<div id="innerFrame">'),
+         "navContainer", '<div id="innerFrame">'),
+    ],
+)  # fmt: skip
+def test_regions_whose_count_may_go_astray_are_kept_whole(page, inner, after):
+    out = chrome.cut(page)
+    start = f'<div id="{inner}">'
+    assert _inside(out, start, after) == _inside(page, start, after)
+    assert "Impressum" not in out  # the other regions are still cut
+
+
+def test_a_region_that_would_run_into_the_title_is_kept():
+    # An unclosed div in the menu and a stray end tag after the title: counting the tags
+    # would end the menu past the title.
+    page = OLD.replace('<div class="s">', '<div class="s"><div>').replace(
+        "Body text.</p></div>", "Body text.</p></div></div>"
+    )
+    out = chrome.cut(page)
+    assert "THEMEN" in out
+    assert "<h1>Title</h1>" in out and "Body text." in out
+
+
+def test_a_nav_after_the_content_starts_is_not_the_site_menu():
+    page = NEW.replace('<nav class="a1">', '<main><nav class="a1">').replace(
+        '<div class="c">', '</main><div class="c">'
+    )
+    assert "Latest videos" in chrome.cut(page)
+
+
+def test_look_alike_ids_and_tags_are_not_chrome():
+    page = OLD.replace('<div id="topMetaLang">', '<div data-id="topMetaLang">').replace(
+        '<div id="footerSection">', '<div id="footerSections">'
+    )
+    out = chrome.cut(page)
+    for kept in ("English", "Impressum"):
+        assert kept in out
+    assert "THEMEN" not in out
+    # <navbar> is not <nav>: kept, and the site menu after it still found.
+    page = NEW.replace('<nav class="a1">', '<navbar><a>Keep me</a></navbar><nav class="a1">')
+    out = chrome.cut(page)
+    assert "Keep me" in out
+    assert "Latest videos" not in out
+
+
+def test_fb_pages_metas_mixed_with_other_tags_are_kept():
+    page = OLD.replace(
+        '<meta property="fb:pages" content="2">',
+        '<meta property="fb:pages" content="2"><link rel="canonical" href="https://www.dw.com/x">',
+    )
+    out = chrome.cut(page)
+    assert 'rel="canonical"' in out
+    assert out.count("fb:pages") == 3
+
+
+def test_a_page_without_a_title_is_left_as_it_is():
+    page = OLD.replace("<h1>Title</h1>", "<p>Title</p>")
+    assert chrome.cut(page) == page
+
+
+def _records_with_and_without_cut(data: bytes, url: str, monkeypatch) -> tuple[dict, dict]:
+    cut = parse_article(data, url)
+    with monkeypatch.context() as m:
+        m.setattr(document.chrome, "cut", lambda page: page)
+        whole = parse_article(data, url)
+    return cut, whole
+
+
+def _url(name: str) -> str:
+    return "https://www.dw.com/" + name.replace("_", "/", 1)
+
+
+@pytest.mark.parametrize("path", sorted(PAGES.glob("*.html")), ids=lambda p: p.stem)
+def test_cutting_never_changes_a_fixture_record(path, monkeypatch):
+    data = path.read_bytes()
+    cut, whole = _records_with_and_without_cut(data, _url(path.stem), monkeypatch)
+    assert cut == whole
+    assert parse_article(data.decode("utf-8"), _url(path.stem)) == cut
+
+
+def test_the_fixtures_exercise_the_cut():
+    shrunk = [
+        p.stem for p in PAGES.glob("*.html") if len(chrome.cut(p.read_bytes())) < p.stat().st_size
+    ]
+    assert {"old_de_article", "new_en_article"} <= set(shrunk)
+
+
+@pytest.mark.skipif(not SHARED_PAGES, reason="../shared/dw not present")
+@pytest.mark.parametrize("path", SHARED_PAGES, ids=lambda p: p.stem)
+def test_cutting_never_changes_a_real_page_record(path, monkeypatch):
+    data = path.read_bytes()
+    # The real pages are large: the cut must have taken a good part of each.
+    assert len(chrome.cut(data)) < 0.92 * len(data)
+    cut, whole = _records_with_and_without_cut(data, _url(path.stem), monkeypatch)
+    assert cut == whole
+
+
+def test_hostile_candidates_are_tried_a_bounded_number_of_times(monkeypatch):
+    calls = []
+    real = chrome._inner_end
+    monkeypatch.setattr(chrome, "_inner_end", lambda *a: calls.append(1) or real(*a))
+    # A million unclosed related lists or navs would each read the rest of the page again.
+    page = "<html><body>" + "<nav>" * 10_000 + "<h1>T</h1>"
+    page += '<section id="related-content-x">' * 10_000 + "</body></html>"
+    out = chrome.cut(page)
+    assert out == page
+    assert len(calls) <= 2 * chrome._MAX_TRIES
