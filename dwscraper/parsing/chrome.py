@@ -1,10 +1,11 @@
 """Site chrome cut out of the page before libxml2 builds it: menus, edition list, page footer.
 
 Why: building the tree is most of parse_article's cost, and on a DW page half the elements
-(old layout: the edition list, the menus, the footer) or a quarter (new layout: the site
-menu, the footer) are chrome that no reader looks at and no record may contain. Finding
-them costs a few substring searches: bytes.find runs at memory speed, where a regex pass
-over the page (sre has no fast path for alternations) cost more than the parse it saved.
+(old layout: the edition list, the menus, the footer) or a third (new layout: the site
+menu, the related-article lists, the footer) are chrome that no reader looks at and no
+record may contain. Finding them costs a few substring searches: bytes.find runs at memory
+speed, where a regex pass over the page (sre has no fast path for alternations) cost more
+than the parse it saved.
 
 What is chrome (DW's page templates, both layouts), around the page's first <h1> (the
 title: every article page has one, and it is where the content starts):
@@ -13,17 +14,26 @@ title: every article page has one, and it is where the content starts):
   layout's site menu; a nav inside an article, a table of contents or topic links, is the
   article's);
 - after it, the new layout's lists of other articles (elements whose id starts with
-  "related-content"; the article's own topics, section#related-topics, stay) and the
-  element with id "footer" (new layout) or "footerSection" (old layout), one a page;
+  "related-content"; the article's own topics, section#related-topics, stay) and the page
+  footer, footer#footer (new layout) or div#footerSection (old layout), one a page;
 - in the head, the run of 79 <meta> tags naming DW's Facebook pages ("fb:pages"), on every
   page of both layouts: read by nothing, a third of a new-layout page's head.
 
 A region keeps its start and end tags, so the tree keeps its shape; only its inside goes.
 Its end is found by counting its own tag's start and end tags as DW writes them (lower
-case), skipping none. A region is kept whole when the count finds no end, or when the count
-may have gone astray: the inside holds a <script> (JSON-LD or a state may sit there; a
-script's strings may hold tags), a comment holding the tag, an <article> or <main>, or the
-region runs past the title. Odd markup costs the saving, never the article.
+case). A region is kept whole when the count may have gone astray: no end found; "script"
+inside (JSON-LD or a state may sit there, a script's strings may hold tags, the start may
+be inside one); a comment inside that holds the tag, does not close, or closes one opened
+before the start; the content's markers inside (<article>, <main> for the site menu, their
+end tags for the regions after the title); or an end past the next landmark (the title for
+the top chrome, the next related list, the article's topics or the footer for the lists).
+A self-closed "<div/>", which libxml2 closes at once, counts as open: the end then comes
+late and is refused by those checks. Odd markup costs the saving, never the article.
+
+Records are the same with and without the cut (tests/test_chrome.py checks every fixture
+and the real pages). The one difference is for the better: where broken markup before the
+chrome (an unclosed <td> in a body) makes libxml2 nest the menus or footer inside the
+content, the whole-page parse would read them into the text, and the cut leaves them out.
 """
 
 from __future__ import annotations
@@ -31,11 +41,15 @@ from __future__ import annotations
 from typing import AnyStr
 
 _TOP_IDS = ("topMetaLang", "navContainer")
-_FOOTER_IDS = ("footer", "footerSection")
+_FOOTERS = (("footer", "footer"), ("footerSection", "div"))  # (id, the tag DW puts it on)
 _VOID = frozenset(
     "area base br col embed hr img input link meta param source track wbr".split()  # noqa: SIM905
 )
-_NAME_END = frozenset(b" \t\n\r\f/>")
+_SPACE = frozenset(b" \t\n\r\f")  # HTML's whitespace, for bytes and str alike
+_NAME_END = _SPACE | frozenset(b"/>")
+# The same, as one-character bytes and str, to test a slice without a call.
+_NAME_ENDS = frozenset(bytes([c]) for c in _NAME_END) | frozenset(chr(c) for c in _NAME_END)
+_NAME_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 # Candidates looked at per kind (navs, related lists; DW pages have one to three): hostile
 # input with a million of them costs no more than a page.
 _MAX_TRIES = 16
@@ -49,15 +63,21 @@ class _Needles:
             return s.encode() if enc else s
 
         self.top_ids = [b(f'id="{i}"') for i in _TOP_IDS]
-        self.footer = b('id="footer')
+        self.footers = [(b(f'id="{i}"'), tag) for i, tag in _FOOTERS]
+        self.footer = b('id="footer')  # both footer ids start so: one search finds either
         self.related = b('id="related-content')
+        self.related_topics = b('id="related-topics"')
         self.fb_pages = b('"fb:pages"')
-        self.footer_ends = tuple(b(i[len("footer") :] + '"') for i in _FOOTER_IDS)
+        self.fb_attrs = (b('name="fb:pages"'), b('property="fb:pages"'))
         self.body, self.h1, self.nav = b("<body"), b("<h1"), b("<nav")
-        self.script = b("<script")
+        # "script" finds <script> and </script> in one pass (and "javascript:", which then
+        # costs the saving only): each needle is a pass over the region.
+        self.script = b("script")
         self.content = (b("<article"), b("<main"))
-        self.lt, self.gt, self.slash = b("<"), b(">"), b("/")
-        self.comment, self.comment_end = b("<!--"), b("-->")
+        self.content_ends = (b("</article"), b("</main"))
+        self.lt, self.gt, self.slash, self.eq = b("<"), b(">"), b("/"), b("=")
+        self.quotes = (b('"'), b("'"))
+        self.comment, self.comment_end, self.dashes = b("<!--"), b("-->"), b("--")
         self._tags: dict[str, tuple] = {}
         self._b = b
 
@@ -73,82 +93,115 @@ _BYTES = _Needles(True)
 _STR = _Needles(False)
 
 
-def _name_ends(data: AnyStr, at: int) -> bool:
-    """A tag name ends at `at` ("<nav>" or "<nav class", not "<navbar")."""
+def _code(data: AnyStr, at: int) -> int:
+    """The character at `at` as a number (-1 past the end), for bytes and str alike."""
     ch = data[at : at + 1]
     if not ch:
-        return False
-    return (ch[0] if isinstance(ch, bytes) else ord(ch)) in _NAME_END
+        return -1
+    return ch[0] if isinstance(ch, bytes) else ord(ch)
+
+
+def _tag_end(data: AnyStr, n: _Needles, pos: int) -> int:
+    """Just past the ">" that ends the start tag open at `pos`, skipping quoted attribute
+    values (aria-label="Menu > Sections"); -1 when it does not end."""
+    gt = data.find(n.gt, pos)
+    if gt >= 0 and not data.count(n.quotes[0], pos, gt) % 2 and data.find(n.quotes[1], pos, gt) < 0:
+        return gt + 1  # the common case: values in pairs of double quotes, none holding ">"
+    while True:
+        gt = data.find(n.gt, pos)
+        if gt < 0:
+            return -1
+        found = [(q, quote) for quote in n.quotes if (q := data.find(quote, pos, gt)) >= 0]
+        if not found:
+            return gt + 1
+        q, quote = min(found)
+        before = data[pos:q].rstrip()
+        if not before.endswith(n.eq):
+            pos = q + 1  # a quote that opens no value (alt=it's): a plain character
+            continue
+        close = data.find(quote, q + 1)
+        if close < 0:
+            return -1
+        pos = close + 1
 
 
 def _inner_end(data: AnyStr, n: _Needles, name: str, start: int, stops: tuple) -> int | None:
     """Where the end tag of the region whose start tag ends at `start` begins; None when it
-    has none or its inside holds one of `stops` or a comment holding the tag."""
+    has none or its inside must stay (see the module docstring)."""
     open_, close = n.tag(name)
+    width = len(close)
     depth = 1
     pos = start
     while True:
         end = data.find(close, pos)
         if end < 0:
             return None
-        at = data.find(open_, pos, end)
-        while at >= 0:
-            if _name_ends(data, at + len(open_)):
-                depth += 1
-            at = data.find(open_, at + len(open_), end)
-        if _name_ends(data, end + len(close)):
+        # Start tags of the name before this end tag, counted in C. "<div" also counts a
+        # "<divider>" and a self-closed "<div/>": counting too many only puts the end later,
+        # which the callers' bounds and the stops refuse.
+        depth += data.count(open_, pos, end)
+        if data[end + width : end + width + 1] in _NAME_ENDS:
             depth -= 1
             if depth == 0:
                 break
-        pos = end + len(close)
-    for stop in stops:
+        pos = end + width
+    for stop in (n.script, *stops):
         if data.find(stop, start, end) >= 0:
             return None
-    if data.find(n.comment, start, end) >= 0 and _tag_in_comment(data, n, name, start, end):
+    if _odd_comments(data, n, name, start, end):
         return None
     return end
 
 
-def _tag_in_comment(data: AnyStr, n: _Needles, name: str, start: int, end: int) -> bool:
-    """A comment between start and end holds the region's tag (which the count took as
-    markup) or does not close there. Old-layout menus carry a few plain comments."""
+def _odd_comments(data: AnyStr, n: _Needles, name: str, start: int, end: int) -> bool:
+    """Between start and end, a comment holds the region's tag (which the count took as
+    markup) or does not close, or a "-->" closes a comment opened before start (the start
+    was inside it). Old-layout menus carry a few plain comments, which are fine. One pass:
+    every "<!--" and "-->" holds a "--"."""
     open_, close = n.tag(name)
-    at = data.find(n.comment, start, end)
-    while at >= 0:
-        stop = data.find(n.comment_end, at + 4, end)
-        if stop < 0 or data.find(open_, at, stop) >= 0 or data.find(close, at, stop) >= 0:
-            return True
-        at = data.find(n.comment, stop, end)
-    return False
+    pos = start
+    while True:
+        at = data.find(n.dashes, pos, end)
+        if at < 0:
+            return False
+        if data.startswith(n.comment, at - 2):
+            stop = data.find(n.comment_end, at + 2, end)
+            if stop < 0 or data.find(open_, at, stop) >= 0 or data.find(close, at, stop) >= 0:
+                return True
+            pos = stop + 3
+        elif data.startswith(n.gt, at + 2):
+            return True  # "-->" with no "<!--" before it here
+        else:
+            pos = at + 2  # dashes in text
 
 
 def _start_tag(data: AnyStr, n: _Needles, at: int) -> tuple[str, int] | None:
     """(tag name, end of the start tag) of the start tag whose attributes hold `at`."""
-    if not data[at - 1 : at].isspace():
+    if _code(data, at - 1) not in _SPACE:
         return None  # data-id="footer"
     lt = data.rfind(n.lt, 0, at)
     if lt < 0 or data.find(n.gt, lt, at) >= 0:
-        return None  # not inside a tag
-    gt = data.find(n.gt, at)
-    if gt < 0:
+        return None  # not inside a tag (or a ">" in a value before it: not worth reading)
+    stop = lt + 1
+    while _code(data, stop) in _NAME_CHARS:
+        stop += 1
+    if stop == lt + 1 or _code(data, stop) not in _SPACE:
         return None
-    head = data[lt + 1 : at]
-    head = head.decode("ascii", "replace") if isinstance(head, bytes) else head
-    name = head.split(None, 1)[0].lower() if head.strip() else ""
-    if not name.isalnum() or not name.isascii() or name in _VOID:
-        return None
-    if data[gt - 1 : gt] == n.slash:
-        return None  # <div id="footer"/>: nothing inside
-    return name, gt + 1
+    name = data[lt + 1 : stop]
+    name = (name.decode() if isinstance(name, bytes) else name).lower()
+    end = _tag_end(data, n, at)
+    if name in _VOID or end < 0 or data[end - 2 : end - 1] == n.slash:
+        return None  # nothing inside
+    return name, end
 
 
-def _region(data: AnyStr, n: _Needles, at: int, stops: tuple) -> tuple[int, int] | None:
-    """The inside of the element whose start tag holds `at` (an id attribute)."""
+def _region(data: AnyStr, n: _Needles, at: int, stops: tuple) -> tuple[str, int, int] | None:
+    """(tag, start, end) of the inside of the element whose start tag holds `at` (an id)."""
     tag = _start_tag(data, n, at) if at > 0 else None
     if tag is None:
         return None
     end = _inner_end(data, n, tag[0], tag[1], stops)
-    return (tag[1], end) if end is not None else None
+    return (tag[0], tag[1], end) if end is not None else None
 
 
 def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
@@ -167,45 +220,27 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
         found.append(run)
     top = title
     for needle in n.top_ids:
-        region = _region(data, n, data.find(needle, body, title), (n.script,))
-        if region is not None and region[1] < title:
-            found.append(region)
-            top = min(top, region[0])
-    # The site menu: before the regions above (DW's templates put it first) and the content.
-    at = data.find(n.nav, body, top)
+        region = _region(data, n, data.find(needle, body, title), ())
+        if region is not None and region[2] < title:
+            found.append(region[1:])
+            top = min(top, region[1])
+    _site_menus(data, n, body, top, title, found)
+    # The page footer: the first footer#footer or div#footerSection after the title.
+    bottom = len(data)
+    at = data.find(n.footer, title)
     for _ in range(_MAX_TRIES):
         if at < 0:
             break
-        if not _name_ends(data, at + len(n.nav)):  # <navbar>
-            at = data.find(n.nav, at + 1, top)
-            continue
-        if any(data.find(c, body, at) >= 0 for c in n.content):
-            break
-        gt = data.find(n.gt, at)
-        end = _inner_end(data, n, "nav", gt + 1, (n.script, *n.content)) if gt >= 0 else None
-        if end is None or end > title:
-            break
-        found.append((gt + 1, end))
-        at = data.find(n.nav, end, top)
-    # The page footer: the first id="footer"/"footerSection" after the title (one a page).
-    bottom = len(data)
-    at = data.find(n.footer, title)
-    while at >= 0:
-        if data.startswith(n.footer_ends, at + len(n.footer)):
-            region = _region(data, n, at, (n.script, n.h1, *n.content))
-            if region is not None:
-                found.append(region)
-                bottom = region[0]
+        want = next((tag for needle, tag in n.footers if data.startswith(needle, at)), None)
+        tag = _start_tag(data, n, at) if want is not None else None
+        if tag is not None and tag[0] == want:  # not a div#footer inside an article's body
+            end = _inner_end(data, n, tag[0], tag[1], n.content_ends)
+            if end is not None:
+                found.append((tag[1], end))
+                bottom = tag[1]
             break
         at = data.find(n.footer, at + 1)
-    # Lists of other articles, between the title and the footer.
-    at = data.find(n.related, title, bottom)
-    for _ in range(_MAX_TRIES):
-        region = _region(data, n, at, (n.script, n.h1, *n.content)) if at >= 0 else None
-        if region is None:
-            break  # odd markup: each further try could read the rest of the page again
-        found.append(region)
-        at = data.find(n.related, region[1], bottom)
+    _related_lists(data, n, title, bottom, found)
     found.sort()
     kept: list[tuple[int, int]] = []
     for start, end in found:
@@ -215,19 +250,62 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
     return kept
 
 
-def _meta_run(data: AnyStr, n: _Needles, title: int) -> tuple[int, int] | None:
-    """From the first to the last fb:pages <meta> before `title` (the head's end when there
-    is a <body>), when every tag between is one of them."""
-    first = data.find(n.fb_pages, 0, title)
+def _site_menus(
+    data: AnyStr, n: _Needles, body: int, top: int, title: int, found: list[tuple[int, int]]
+) -> None:
+    """<nav>s before the top chrome (DW's templates put the menu first) and the content."""
+    at = data.find(n.nav, body, top)
+    for _ in range(_MAX_TRIES):
+        if at < 0:
+            break
+        if _code(data, at + len(n.nav)) not in _NAME_END:  # <navbar>
+            at = data.find(n.nav, at + 1, top)
+            continue
+        if any(data.find(c, body, at) >= 0 for c in n.content):
+            break
+        start = _tag_end(data, n, at + len(n.nav))
+        if start < 0 or data[start - 2 : start - 1] == n.slash:
+            break
+        end = _inner_end(data, n, "nav", start, n.content)
+        if end is None or end > title:
+            break
+        found.append((start, end))
+        at = data.find(n.nav, end, top)
+
+
+def _related_lists(
+    data: AnyStr, n: _Needles, title: int, bottom: int, found: list[tuple[int, int]]
+) -> None:
+    """Lists of other articles between the title and the footer, each ending before the
+    next landmark: the next list, the article's topics, the footer."""
+    at = data.find(n.related, title, bottom)
+    topics = data.find(n.related_topics, title, bottom) if at >= 0 else -1
+    for _ in range(_MAX_TRIES):
+        if at < 0:
+            break
+        following = data.find(n.related, at + 1, bottom)
+        limit = min(x for x in (following, topics, bottom) if x > at)
+        region = _region(data, n, at, n.content_ends)
+        if region is None or region[2] > limit:
+            break  # odd markup: each further try could read the rest of the page again
+        found.append(region[1:])
+        at = following
+
+
+def _meta_run(data: AnyStr, n: _Needles, head_end: int) -> tuple[int, int] | None:
+    """From the first to the last fb:pages <meta> before `head_end`, when every tag between
+    is one of them (name= or property= "fb:pages")."""
+    first = data.find(n.fb_pages, 0, head_end)
     if first < 0:
         return None
-    last = data.rfind(n.fb_pages, first, title)
+    last = data.rfind(n.fb_pages, first, head_end)
     start = data.rfind(n.lt, 0, first)
-    end = data.find(n.gt, last) + 1
-    if start < 0 or end <= 0 or end > title:
+    end = _tag_end(data, n, last)
+    if start < 0 or end < 0 or end > head_end:
         return None
-    if data.count(n.lt, start, end) != data.count(n.fb_pages, start, end):
-        return None  # another tag sits among them
+    tags = data.count(n.lt, start, end)
+    if tags != sum(data.count(attr, start, end) for attr in n.fb_attrs):
+        return None  # another tag sits among them, or one only quotes "fb:pages"
     return start, end
 
 

@@ -148,8 +148,9 @@ def _flatten(data: str | bytes) -> str | bytes:
     return _DEEP_CLOSE.sub(r"\1", _DEEP_OPEN.sub(r"\1", data))
 
 
-def _from(data: str | bytes, encoding: str | None) -> Element | None:
-    data = chrome.cut(data)  # menus and footer are never built (chrome.py)
+def _from(data: str | bytes, encoding: str | None, cut_chrome: bool) -> Element | None:
+    if cut_chrome:
+        data = chrome.cut(data)  # menus and footer are never built (chrome.py)
     parser = _parser(encoding)
     root = etree.fromstring(data, parser=parser)
     if _too_deep(parser):
@@ -157,7 +158,7 @@ def _from(data: str | bytes, encoding: str | None) -> Element | None:
     return root
 
 
-def _build(data: str | bytes, encoding: str | None) -> Element | None:
+def _build(data: str | bytes, encoding: str | None, cut_chrome: bool = True) -> Element | None:
     if isinstance(data, bytes):
         if encoding_for(data, encoding) == "utf-8" and not data.startswith(codecs.BOM_UTF8):
             # The common case: hand the bytes to libxml2 as UTF-8, no Python-side copy.
@@ -168,7 +169,7 @@ def _build(data: str | bytes, encoding: str | None) -> Element | None:
             raw = data
             if b"\x00" in data:
                 data = data.replace(b"\x00", b"")
-            root = _from(data, "utf-8")
+            root = _from(data, "utf-8", cut_chrome)
             if not _bad_bytes(_parser("utf-8")):
                 return root
             data = raw
@@ -182,16 +183,18 @@ def _build(data: str | bytes, encoding: str | None) -> Element | None:
         text = _XML_DECL_RE.sub("", text, count=1)
     if _NUL_RE.search(text):  # half the cost of `"\x00" in text` on a non-Latin-1 str
         text = text.replace("\x00", "")
-    return _from(text, None)
+    return _from(text, None, cut_chrome)
 
 
-def parse(data: str | bytes, encoding: str | None = None) -> Doc:
+def parse(data: str | bytes, encoding: str | None = None, *, page: bool = True) -> Doc:
     """Parse once, collect the reader entry points, strip script-like elements.
 
     encoding: for bytes, the charset the transport declared (see encoding_for).
+    page: False for HTML that is not a whole DW page (a body rebuilt from the page state),
+    which has no site chrome to cut.
     """
     try:
-        root = _build(data, encoding)
+        root = _build(data, encoding, page)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError, LookupError):
         return Doc(root=None)
     if root is None:

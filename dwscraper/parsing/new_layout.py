@@ -320,7 +320,7 @@ def state_blocks(html: str | None) -> list[str]:
     of the body alone, only on that path."""
     if not html or not html.strip():
         return []
-    doc = parse(f'<html><body><div class="rich-text">{html}</div></body></html>')
+    doc = parse(f'<html><body><div class="rich-text">{html}</div></body></html>', page=False)
     body = (
         next((d for d in doc.root.iter("div") if has_class(d, "rich-text")), None)
         if doc.root is not None
