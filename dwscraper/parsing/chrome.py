@@ -227,6 +227,7 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
     _site_menus(data, n, body, top, title, found)
     # The page footer: the first footer#footer or div#footerSection after the title.
     bottom = len(data)
+    old_layout = False
     at = data.find(n.footer, title)
     for _ in range(_MAX_TRIES):
         if at < 0:
@@ -234,13 +235,15 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
         want = next((tag for needle, tag in n.footers if data.startswith(needle, at)), None)
         tag = _start_tag(data, n, at) if want is not None else None
         if tag is not None and tag[0] == want:  # not a div#footer inside an article's body
+            old_layout = want == "div"
             end = _inner_end(data, n, tag[0], tag[1], n.content_ends)
             if end is not None:
                 found.append((tag[1], end))
                 bottom = tag[1]
             break
         at = data.find(n.footer, at + 1)
-    _related_lists(data, n, title, bottom, found)
+    if not old_layout:  # the old layout has no related lists: spare the search
+        _related_lists(data, n, title, bottom, found)
     found.sort()
     kept: list[tuple[int, int]] = []
     for start, end in found:
