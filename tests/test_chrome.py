@@ -288,3 +288,35 @@ def test_html_that_is_not_a_whole_page_is_parsed_whole(monkeypatch):
     from dwscraper.parsing import new_layout
 
     assert new_layout.state_blocks("<p>One.</p><h1>x</h1><p>Two.</p>") == ["One.", "Two."]
+
+
+def test_script_like_words_are_not_scripts():
+    # "description", "javascript:" hold "script": only a <script> or </script> keeps a region.
+    page = NEW.replace(
+        "<div><a>Other story</a></div>",
+        '<div><a href="javascript:void(0)" data-description="x">Other story</a></div>',
+    )
+    assert "Other story" not in chrome.cut(page)
+    page = OLD.replace("<a>Deutsch</a>", '<a href="javascript:void(0);">Deutsch</a>')
+    assert "Deutsch" not in chrome.cut(page)
+
+
+def test_script_tags_are_found_by_either_end():
+    n = chrome._STR
+    for inside, found in [
+        ("<script>x()</script>", True),
+        ("';</script><div>", True),  # a start inside a script's string
+        ('<a href="javascript:void(0)">', False),
+        ('<meta name="description">', False),
+    ]:
+        assert chrome._has_script(inside, n, 0, len(inside)) is found, inside
+
+
+def test_an_old_layout_region_never_runs_into_the_menus(monkeypatch):
+    # An unclosed div in the edition list: its count would end inside or past the menus.
+    page = OLD.replace('<div class="x">', '<div class="x"><div>').replace(
+        '<div id="innerFrame">', '</div><div id="innerFrame">'
+    )
+    out = chrome.cut(page)
+    assert "English" in out and "THEMEN" not in out
+    _record(page, monkeypatch)

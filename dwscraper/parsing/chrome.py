@@ -9,8 +9,9 @@ than the parse it saved.
 
 What is chrome (DW's page templates, both layouts), around the page's first <h1> (the
 title: every article page has one, and it is where the content starts):
-- before it, the old layout's div#topMetaLang (editions) and div#navContainer (menus, search
-  form), and a <nav> before those and before the first <article> and <main> (the new
+- before it, the old layout's ol#quickjump (skip links), div#topMetaLang (editions),
+  div#topMeta and div#navMeta (service links) and div#navContainer (menus, search form),
+  and a <nav> before those and before the first <article> and <main> (the new
   layout's site menu; a nav inside an article, a table of contents or topic links, is the
   article's);
 - after it, the new layout's lists of other articles (elements whose id starts with
@@ -40,7 +41,9 @@ from __future__ import annotations
 
 from typing import AnyStr
 
-_TOP_IDS = ("topMetaLang", "navContainer")
+# The old layout's chrome before the title, in page order, its menus last: skip links,
+# edition list, hidden meta bar, service links, menus.
+_TOP_IDS = ("quickjump", "topMetaLang", "topMeta", "navMeta", "navContainer")
 _FOOTERS = (("footer", "footer"), ("footerSection", "div"))  # (id, the tag DW puts it on)
 _VOID = frozenset(
     "area base br col embed hr img input link meta param source track wbr".split()  # noqa: SIM905
@@ -70,9 +73,10 @@ class _Needles:
         self.fb_pages = b('"fb:pages"')
         self.fb_attrs = (b('name="fb:pages"'), b('property="fb:pages"'))
         self.body, self.h1, self.nav = b("<body"), b("<h1"), b("<nav")
-        # "script" finds <script> and </script> in one pass (and "javascript:", which then
-        # costs the saving only): each needle is a pass over the region.
+        # "script" finds <script> and </script> in one pass (each needle is a pass over
+        # the region).
         self.script = b("script")
+        self.end_open = b("</")
         self.content = (b("<article"), b("<main"))
         self.content_ends = (b("</article"), b("</main"))
         self.lt, self.gt, self.slash, self.eq = b("<"), b(">"), b("/"), b("=")
@@ -145,12 +149,23 @@ def _inner_end(data: AnyStr, n: _Needles, name: str, start: int, stops: tuple) -
             if depth == 0:
                 break
         pos = end + width
-    for stop in (n.script, *stops):
+    for stop in stops:
         if data.find(stop, start, end) >= 0:
             return None
-    if _odd_comments(data, n, name, start, end):
+    if _has_script(data, n, start, end) or _odd_comments(data, n, name, start, end):
         return None
     return end
+
+
+def _has_script(data: AnyStr, n: _Needles, start: int, end: int) -> bool:
+    """A <script> or </script> between start and end. One pass for both: "script", then a
+    look at what precedes each ("javascript:", "description" are no tags)."""
+    at = data.find(n.script, start, end)
+    while at >= 0:
+        if data[at - 1 : at] == n.lt or data[at - 2 : at] == n.end_open:
+            return True
+        at = data.find(n.script, at + 6, end)
+    return False
 
 
 def _odd_comments(data: AnyStr, n: _Needles, name: str, start: int, end: int) -> bool:
@@ -219,11 +234,21 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
     if run is not None:
         found.append(run)
     top = title
-    for needle in n.top_ids:
-        region = _region(data, n, data.find(needle, body, title), ())
-        if region is not None and region[2] < title:
-            found.append(region[1:])
-            top = min(top, region[1])
+    # The old layout's menus (div#navContainer, the landmark: absent, the page is not the
+    # old layout and the rest is not looked for), then what comes before them, in page
+    # order, each search from where the last ended.
+    menus = _region(data, n, data.find(n.top_ids[-1], body, title), ())
+    if menus is not None and menus[2] < title:
+        tops = [menus[1:]]
+        pos = body
+        for needle in n.top_ids[:-1]:
+            at = data.find(needle, pos, menus[1])
+            region = _region(data, n, at, ()) if at >= 0 else None
+            if region is not None and region[2] < menus[1]:
+                tops.append(region[1:])
+                pos = region[2]
+        found.extend(tops)
+        top = min(start for start, _ in tops)
     _site_menus(data, n, body, top, title, found)
     # The page footer: the first footer#footer or div#footerSection after the title.
     bottom = len(data)
