@@ -39,6 +39,7 @@ content, the whole-page parse would read them into the text, and the cut leaves 
 
 from __future__ import annotations
 
+import re
 from typing import AnyStr
 
 # The old layout's chrome before the title, in page order, its menus last: skip links,
@@ -49,10 +50,10 @@ _VOID = frozenset(
     "area base br col embed hr img input link meta param source track wbr".split()  # noqa: SIM905
 )
 _SPACE = frozenset(b" \t\n\r\f")  # HTML's whitespace, for bytes and str alike
+_SPACES = frozenset(bytes([c]) for c in _SPACE) | frozenset(chr(c) for c in _SPACE)
 _NAME_END = _SPACE | frozenset(b"/>")
 # The same, as one-character bytes and str, to test a slice without a call.
 _NAME_ENDS = frozenset(bytes([c]) for c in _NAME_END) | frozenset(chr(c) for c in _NAME_END)
-_NAME_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 # Candidates looked at per kind (navs, related lists; DW pages have one to three): hostile
 # input with a million of them costs no more than a page.
 _MAX_TRIES = 16
@@ -80,6 +81,9 @@ class _Needles:
         self.content = (b("<article"), b("<main"))
         self.content_ends = (b("</article"), b("</main"))
         self.lt, self.gt, self.slash, self.eq = b("<"), b(">"), b("/"), b("=")
+        # A start tag's name and the ASCII whitespace after it (not U+00A0: str and bytes
+        # must agree).
+        self.tag_name = re.compile(b(r"([A-Za-z][A-Za-z0-9]*)[ \t\n\r\f]"))
         self.quotes = (b('"'), b("'"))
         self.comment, self.comment_end, self.dashes = b("<!--"), b("-->"), b("--")
         self._tags: dict[str, tuple] = {}
@@ -192,17 +196,15 @@ def _odd_comments(data: AnyStr, n: _Needles, name: str, start: int, end: int) ->
 
 def _start_tag(data: AnyStr, n: _Needles, at: int) -> tuple[str, int] | None:
     """(tag name, end of the start tag) of the start tag whose attributes hold `at`."""
-    if _code(data, at - 1) not in _SPACE:
+    if data[at - 1 : at] not in _SPACES:
         return None  # data-id="footer"
     lt = data.rfind(n.lt, 0, at)
     if lt < 0 or data.find(n.gt, lt, at) >= 0:
         return None  # not inside a tag (or a ">" in a value before it: not worth reading)
-    stop = lt + 1
-    while _code(data, stop) in _NAME_CHARS:
-        stop += 1
-    if stop == lt + 1 or _code(data, stop) not in _SPACE:
+    m = n.tag_name.match(data, lt + 1)
+    if m is None:
         return None
-    name = data[lt + 1 : stop]
+    name = m.group(1)
     name = (name.decode() if isinstance(name, bytes) else name).lower()
     end = _tag_end(data, n, at)
     if name in _VOID or end < 0 or data[end - 2 : end - 1] == n.slash:
