@@ -57,6 +57,7 @@ _NAME_ENDS = frozenset(bytes([c]) for c in _NAME_END) | frozenset(chr(c) for c i
 # Candidates looked at per kind (navs, related lists; DW pages have one to three): hostile
 # input with a million of them costs no more than a page.
 _MAX_TRIES = 16
+_META_RUN_WINDOW = 16384
 
 
 class _Needles:
@@ -328,7 +329,9 @@ def _meta_run(data: AnyStr, n: _Needles, head_end: int) -> tuple[int, int] | Non
     first = data.find(n.fb_pages, 0, head_end)
     if first < 0:
         return None
-    last = data.rfind(n.fb_pages, first, head_end)
+    # DW's 79 tags take ~6 KB: looking back from the head's end could read 60 KB of inline
+    # styles; a longer run is cut as far as the window reaches.
+    last = data.rfind(n.fb_pages, first, min(head_end, first + _META_RUN_WINDOW))
     start = data.rfind(n.lt, 0, first)
     end = _tag_end(data, n, last)
     if start < 0 or end < 0 or end > head_end:
