@@ -320,3 +320,47 @@ def test_an_old_layout_region_never_runs_into_the_menus(monkeypatch):
     out = chrome.cut(page)
     assert "English" in out and "THEMEN" not in out
     _record(page, monkeypatch)
+
+
+# A second review's findings.
+
+
+def test_a_commented_out_fb_pages_meta_keeps_its_comment(monkeypatch):
+    page = NEW.replace(
+        '<meta data-rh="true" value="1"',
+        '<!--<meta data-rh="true" value="0" name="fb:pages">--><meta data-rh="true" value="1"',
+    )
+    assert _record(page, monkeypatch)["text"] == "Body."
+
+
+def test_a_capitalized_script_holding_a_chrome_id_is_a_script(monkeypatch):
+    page = NEW.replace(
+        "</article>", "</article><Script>var t='<section id=\"related-content-x\">';</Script>"
+    )
+    assert _record(page, monkeypatch)["_related_topics"] == ["Topic"]
+
+
+def test_a_related_content_id_inside_the_article_is_the_article_s(monkeypatch):
+    page = NEW.replace(
+        "<p>Body.</p>",
+        '<p>Body <a id="related-content-1" href="/en/y/a-1">and this story</a>.</p>',
+    )
+    assert "and this story" in _record(page, monkeypatch)["text"]
+
+
+def test_a_no_break_space_before_a_quote_is_read_alike_in_str_and_bytes(monkeypatch):
+    page = NEW.replace(
+        '<nav class="a1">', '<nav class="a1" title=\u00a0"x><textarea title="y">z</textarea>'
+    )
+    assert chrome.cut(page).encode() == chrome.cut(page.encode())
+    _record(page, monkeypatch)
+
+
+def test_stray_quotes_in_a_start_tag_are_read_a_bounded_number_of_times():
+    n = chrome._BYTES
+    few = b"<nav " + b"'" * 10 + b"><h1>T</h1>"
+    assert chrome._tag_end(few, n, 4) == few.index(b">") + 1
+    # A million stray quotes would each search the rest of the tag again.
+    many = b"<nav " + b"'" * (4 * chrome._MAX_QUOTES) + b"><h1>T</h1>"
+    assert chrome._tag_end(many, n, 4) == -1
+    assert chrome.cut(many) == many

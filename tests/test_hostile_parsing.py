@@ -176,3 +176,13 @@ def test_real_pages_are_not_binary():
             assert not looks_binary(html)
             assert not looks_binary(html.encode("utf-8"))
             assert not looks_binary(html.encode("utf-16"))
+
+
+def test_a_tiny_page_ending_in_a_cut_character_is_judged_as_its_text():
+    # The bytes fast path may forgive a char cut by its own 8 KB slice, never one the
+    # page itself ends in: then the str path decides, as for the decoded text.
+    data = b"<p>x\xe2\x82"
+    url = "https://www.dw.com/en/x/a-1"
+    as_bytes = parse_article(data, url, "utf-8")
+    as_text = parse_article(data.decode("utf-8", "replace"), url)
+    assert as_bytes.get("_skip_reason") == as_text.get("_skip_reason") == "not_html"

@@ -14,9 +14,10 @@ title: every article page has one, and it is where the content starts):
   and a <nav> before those and before the first <article> and <main> (the new
   layout's site menu; a nav inside an article, a table of contents or topic links, is the
   article's);
-- after it, the new layout's lists of other articles (elements whose id starts with
-  "related-content"; the article's own topics, section#related-topics, stay) and the page
-  footer, footer#footer (new layout) or div#footerSection (old layout), one a page;
+- after it (after the end of the <article> that holds it, where there is one), the new
+  layout's lists of other articles (sections whose id starts with "related-content"; the
+  article's own topics, section#related-topics, stay) and the page footer, footer#footer
+  (new layout) or div#footerSection (old layout), one a page;
 - in the head, the run of 79 <meta> tags naming DW's Facebook pages ("fb:pages"), on every
   page of both layouts: read by nothing, a third of a new-layout page's head.
 
@@ -32,9 +33,13 @@ A self-closed "<div/>", which libxml2 closes at once, counts as open: the end th
 late and is refused by those checks. Odd markup costs the saving, never the article.
 
 Records are the same with and without the cut (tests/test_chrome.py checks every fixture
-and the real pages). The one difference is for the better: where broken markup before the
-chrome (an unclosed <td> in a body) makes libxml2 nest the menus or footer inside the
-content, the whole-page parse would read them into the text, and the cut leaves them out.
+and the real pages, and the odd markup two reviews tried). Where they can differ, the page's
+markup is broken, and the cut's record is the better one: broken markup before the chrome
+(an unclosed <td> in a body, a <div> left open in a menu) makes libxml2 nest the chrome in
+the content, or an unclosed <textarea>, <style> or quote in the chrome swallows the rest of
+the page, in the whole-page parse only. Raw-text elements other than <script> (<style>,
+<textarea>, <title>, <iframe>, <xmp>) are not looked for inside chrome: DW's has none, and
+each would cost a pass over every region.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ _NAME_ENDS = frozenset(bytes([c]) for c in _NAME_END) | frozenset(chr(c) for c i
 # input with a million of them costs no more than a page.
 _MAX_TRIES = 16
 _META_RUN_WINDOW = 16384
+_MAX_QUOTES = 512
 
 
 class _Needles:
@@ -77,7 +83,7 @@ class _Needles:
         self.body, self.h1, self.nav = b("<body"), b("<h1"), b("<nav")
         # "script" finds <script> and </script> in one pass (each needle is a pass over
         # the region).
-        self.script = b("script")
+        self.script = b("cript")
         self.end_open = b("</")
         self.content = (b("<article"), b("<main"))
         self.content_ends = (b("</article"), b("</main"))
@@ -86,6 +92,7 @@ class _Needles:
         # must agree).
         self.tag_name = re.compile(b(r"([A-Za-z][A-Za-z0-9]*)[ \t\n\r\f]"))
         self.quotes = (b('"'), b("'"))
+        self.ws = b(" \t\n\r\f")  # HTML's whitespace: str.rstrip() would take U+00A0 too
         self.comment, self.comment_end, self.dashes = b("<!--"), b("-->"), b("--")
         self._tags: dict[str, tuple] = {}
         self._b = b
@@ -112,26 +119,34 @@ def _code(data: AnyStr, at: int) -> int:
 
 def _tag_end(data: AnyStr, n: _Needles, pos: int) -> int:
     """Just past the ">" that ends the start tag open at `pos`, skipping quoted attribute
-    values (aria-label="Menu > Sections"); -1 when it does not end."""
+    values (aria-label="Menu > Sections"); -1 when it does not end. Linear: the next ">"
+    and the next quote of each kind are found once and moved past, and a tag with more
+    than _MAX_QUOTES quotes (no DW tag has a tenth of that) is not read."""
     gt = data.find(n.gt, pos)
-    if gt >= 0 and not data.count(n.quotes[0], pos, gt) % 2 and data.find(n.quotes[1], pos, gt) < 0:
+    dq, sq = n.quotes
+    if gt >= 0 and not data.count(dq, pos, gt) % 2 and data.find(sq, pos, gt) < 0:
         return gt + 1  # the common case: values in pairs of double quotes, none holding ">"
-    while True:
-        gt = data.find(n.gt, pos)
+    nxt = {dq: data.find(dq, pos), sq: data.find(sq, pos)}
+    for _ in range(_MAX_QUOTES):
         if gt < 0:
             return -1
-        found = [(q, quote) for quote in n.quotes if (q := data.find(quote, pos, gt)) >= 0]
-        if not found:
+        before_gt = [(q, quote) for quote, q in nxt.items() if 0 <= q < gt]
+        if not before_gt:
             return gt + 1
-        q, quote = min(found)
-        before = data[pos:q].rstrip()
-        if not before.endswith(n.eq):
+        q, quote = min(before_gt)
+        if data[pos:q].rstrip(n.ws).endswith(n.eq):
+            close = data.find(quote, q + 1)  # a quoted value: its end
+            if close < 0:
+                return -1
+            pos = close + 1
+        else:
             pos = q + 1  # a quote that opens no value (alt=it's): a plain character
-            continue
-        close = data.find(quote, q + 1)
-        if close < 0:
-            return -1
-        pos = close + 1
+        for kind in (dq, sq):
+            if 0 <= nxt[kind] < pos:
+                nxt[kind] = data.find(kind, pos)
+        if gt < pos:
+            gt = data.find(n.gt, pos)
+    return -1
 
 
 def _inner_end(data: AnyStr, n: _Needles, name: str, start: int, stops: tuple) -> int | None:
@@ -163,13 +178,14 @@ def _inner_end(data: AnyStr, n: _Needles, name: str, start: int, stops: tuple) -
 
 
 def _has_script(data: AnyStr, n: _Needles, start: int, end: int) -> bool:
-    """A <script> or </script> between start and end. One pass for both: "script", then a
-    look at what precedes each ("javascript:", "description" are no tags)."""
+    """A <script> or </script> (or <Script>) between start and end. One pass for both:
+    "cript", then a look at what precedes each ("javascript:", "description" are no tags)."""
     at = data.find(n.script, start, end)
     while at >= 0:
-        if data[at - 1 : at] == n.lt or data[at - 2 : at] == n.end_open:
+        s = at - 1  # the "s" or "S"
+        if data[s - 1 : s] == n.lt or data[s - 2 : s] == n.end_open:
             return True
-        at = data.find(n.script, at + 6, end)
+        at = data.find(n.script, at + 5, end)
     return False
 
 
@@ -253,10 +269,14 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
         found.extend(tops)
         top = min(start for start, _ in tops)
     _site_menus(data, n, body, top, title, found)
-    # The page footer: the first footer#footer or div#footerSection after the title.
+    # The page footer: the first footer#footer or div#footerSection after the article (the
+    # end of the <article> holding the title, where there is one: nothing inside it is
+    # chrome).
+    after = data.find(n.content_ends[0], title)
+    after = after if after >= 0 else title
     bottom = len(data)
     old_layout = False
-    at = data.find(n.footer, title)
+    at = data.find(n.footer, after)
     for _ in range(_MAX_TRIES):
         if at < 0:
             break
@@ -271,7 +291,7 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
             break
         at = data.find(n.footer, at + 1)
     if not old_layout:  # the old layout has no related lists: spare the search
-        _related_lists(data, n, title, bottom, found)
+        _related_lists(data, n, after, bottom, found)
     found.sort()
     kept: list[tuple[int, int]] = []
     for start, end in found:
@@ -305,19 +325,19 @@ def _site_menus(
 
 
 def _related_lists(
-    data: AnyStr, n: _Needles, title: int, bottom: int, found: list[tuple[int, int]]
+    data: AnyStr, n: _Needles, after: int, bottom: int, found: list[tuple[int, int]]
 ) -> None:
     """Lists of other articles between the title and the footer, each ending before the
     next landmark: the next list, the article's topics, the footer."""
-    at = data.find(n.related, title, bottom)
-    topics = data.find(n.related_topics, title, bottom) if at >= 0 else -1
+    at = data.find(n.related, after, bottom)
+    topics = data.find(n.related_topics, after, bottom) if at >= 0 else -1
     for _ in range(_MAX_TRIES):
         if at < 0:
             break
         following = data.find(n.related, at + 1, bottom)
         limit = min(x for x in (following, topics, bottom) if x > at)
         region = _region(data, n, at, n.content_ends)
-        if region is None or region[2] > limit:
+        if region is None or region[0] != "section" or region[2] > limit:
             break  # odd markup: each further try could read the rest of the page again
         found.append(region[1:])
         at = following
@@ -339,6 +359,8 @@ def _meta_run(data: AnyStr, n: _Needles, head_end: int) -> tuple[int, int] | Non
     tags = data.count(n.lt, start, end)
     if tags != sum(data.count(attr, start, end) for attr in n.fb_attrs):
         return None  # another tag sits among them, or one only quotes "fb:pages"
+    if data.find(n.dashes, start, end) >= 0:
+        return None  # a comment ends or begins among them: it must keep its "-->"
     return start, end
 
 

@@ -98,7 +98,8 @@ def _plain_utf8(data: bytes, encoding: str) -> bool:
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 3:
+        # Forgiven only where the slice cut a char that goes on after it.
+        if exc.start < len(head) - 3 or len(data) == len(head):
             return False
     # A tag over _LONG_TAG chars is over _LONG_TAG bytes: no bomb in the bytes, none in the text.
     return not _has_attribute_bomb(data)
