@@ -28,7 +28,8 @@ inside (JSON-LD or a state may sit there, a script's strings may hold tags, the 
 be inside one); a comment inside that holds the tag, does not close, or closes one opened
 before the start; the content's markers inside (<article>, <main> for the site menu, their
 end tags for the regions after the title); or an end past the next landmark (the title for
-the top chrome, the next related list, the article's topics or the footer for the lists).
+the top chrome, the menus for what precedes them, the next related list, the article's
+topics or the footer for the lists).
 A self-closed "<div/>", which libxml2 closes at once, counts as open: the end then comes
 late and is refused by those checks. Odd markup costs the saving, never the article.
 
