@@ -57,9 +57,10 @@ _VOID = frozenset(
 )
 _SPACE = frozenset(b" \t\n\r\f")  # HTML's whitespace, for bytes and str alike
 _SPACES = frozenset(bytes([c]) for c in _SPACE) | frozenset(chr(c) for c in _SPACE)
-_NAME_END = _SPACE | frozenset(b"/>")
-# The same, as one-character bytes and str, to test a slice without a call.
-_NAME_ENDS = frozenset(bytes([c]) for c in _NAME_END) | frozenset(chr(c) for c in _NAME_END)
+# What may end a tag's name, as one-character bytes and str, to test a slice without a call.
+_NAME_ENDS = frozenset(bytes([c]) for c in _SPACE | frozenset(b"/>")) | frozenset(
+    chr(c) for c in _SPACE | frozenset(b"/>")
+)
 # Candidates looked at per kind (navs, related lists; DW pages have one to three): hostile
 # input with a million of them costs no more than a page.
 _MAX_TRIES = 16
@@ -82,8 +83,8 @@ class _Needles:
         self.fb_pages = b('"fb:pages"')
         self.fb_attrs = (b('name="fb:pages"'), b('property="fb:pages"'))
         self.body, self.h1, self.nav = b("<body"), b("<h1"), b("<nav")
-        # "script" finds <script> and </script> in one pass (each needle is a pass over
-        # the region).
+        # "cript" finds <script>, </script> and <Script> in one pass (each needle is a
+        # pass over the region).
         self.script = b("cript")
         self.end_open = b("</")
         self.content = (b("<article"), b("<main"))
@@ -108,14 +109,6 @@ class _Needles:
 
 _BYTES = _Needles(True)
 _STR = _Needles(False)
-
-
-def _code(data: AnyStr, at: int) -> int:
-    """The character at `at` as a number (-1 past the end), for bytes and str alike."""
-    ch = data[at : at + 1]
-    if not ch:
-        return -1
-    return ch[0] if isinstance(ch, bytes) else ord(ch)
 
 
 def _tag_end(data: AnyStr, n: _Needles, pos: int) -> int:
@@ -310,7 +303,7 @@ def _site_menus(
     for _ in range(_MAX_TRIES):
         if at < 0:
             break
-        if _code(data, at + len(n.nav)) not in _NAME_END:  # <navbar>
+        if data[at + len(n.nav) : at + len(n.nav) + 1] not in _NAME_ENDS:  # <navbar>
             at = data.find(n.nav, at + 1, top)
             continue
         if any(data.find(c, body, at) >= 0 for c in n.content):
