@@ -15,7 +15,14 @@ from dwscraper import normalize
 from dwscraper.parsing import parse_article
 from dwscraper.parsing.metadata import strip_title_suffix
 from dwscraper.parsing.signature import parse_signature
-from dwscraper.parsing.text import block_word_count, clean_line, join_blocks, word_count
+from dwscraper.parsing.text import (
+    _CJK_RE,
+    _no_cjk,
+    block_word_count,
+    clean_line,
+    join_blocks,
+    word_count,
+)
 from dwscraper.record import FIELDS, content_hash, ordered
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -413,6 +420,20 @@ def test_block_word_count_matches_word_count_on_joined_clean_lines(raw: list[str
     # lines (CJK, Unicode spaces, zero-width spaces, combining marks) must count the same.
     text = join_blocks([line for line in (clean_line(r) for r in raw) if line])
     assert block_word_count(text) == word_count(text)
+
+
+# Each edge of _CJK_RE's ranges, chars just outside them, and others beyond Latin-1.
+_CJK_EDGES = "a\xe4\u201c\u2014\u0410\u0627\u303f\u3040\u30ff\u3100\u33ff\u3400\u4dbf"
+_CJK_EDGES += "\u4dc0\u4dff\u4e00\u9fff\ua000\uabff\uac00\ud7af\ud7b0\ud83d\ue000\uf8ff"
+_CJK_EDGES += "\uf900\ufaff\ufb00\U0001f600 "
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=_CJK_EDGES, max_size=8) | st.text(max_size=20))
+def test_cjk_test_by_lead_bytes_equals_the_regex(value: str):
+    # block_word_count rules CJK out by UTF-8 lead bytes before the regex scan: the same
+    # answer as the regex alone, at every edge of its ranges and for lone surrogates.
+    assert _no_cjk(value) == (_CJK_RE.search(value) is None)
 
 
 @pytest.mark.parametrize(
