@@ -82,6 +82,11 @@ def test_bytes_and_str_are_cut_alike():
         # a comment that holds the region's tag: the count cannot be trusted
         (OLD.replace("<!-- navMain -->", "<!-- </div> -->"), "navContainer",
          '<div id="innerFrame">'),
+        # a comment that does not close, or a "-->" closing one opened before the region
+        (OLD.replace("<!-- navMain -->", "<!-- navMain"), "navContainer",
+         '<div id="innerFrame">'),
+        (OLD.replace("<!-- navMain -->", "navMain --->"), "navContainer",
+         '<div id="innerFrame">'),
         # no end tag for the region
         (OLD.replace("</div></div></div>\n<div id=\"innerFrame\">", '<div id="innerFrame">'),
          "navContainer", '<div id="innerFrame">'),
@@ -92,6 +97,14 @@ def test_regions_whose_count_may_go_astray_are_kept_whole(page, inner, after):
     start = f'<div id="{inner}">'
     assert _inside(out, start, after) == _inside(page, start, after)
     assert "Impressum" not in out  # the other regions are still cut
+
+
+def test_dashes_outside_comments_do_not_keep_a_region():
+    # BEM class names ("menu--main") and text dashes are no comment.
+    page = OLD.replace('<div id="navMain">', '<div id="navMain" class="menu--main">')
+    page = page.replace("<a>THEMEN</a>", "<a>THEMEN -- A-Z</a>")
+    assert "THEMEN" not in chrome.cut(page)
+    assert "THEMEN" in page
 
 
 def test_a_region_that_would_run_into_the_title_is_kept():

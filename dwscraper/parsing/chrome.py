@@ -186,23 +186,21 @@ def _has_script(data: AnyStr, n: _Needles, start: int, end: int) -> bool:
 def _odd_comments(data: AnyStr, n: _Needles, name: str, start: int, end: int) -> bool:
     """Between start and end, a comment holds the region's tag (which the count took as
     markup) or does not close, or a "-->" closes a comment opened before start (the start
-    was inside it). Old-layout menus carry a few plain comments, which are fine. One pass:
-    every "<!--" and "-->" holds a "--"."""
+    was inside it). Old-layout menus carry a few plain comments, which are fine. Two
+    needles, not one "--": new-layout class names hold "--" ("teaser--big"), and each hit
+    cost a turn of this loop."""
     open_, close = n.tag(name)
     pos = start
     while True:
-        at = data.find(n.dashes, pos, end)
+        at = data.find(n.comment, pos, end)
+        if data.find(n.comment_end, pos, end if at < 0 else at) >= 0:
+            return True  # "-->" with no "<!--" before it here
         if at < 0:
             return False
-        if data.startswith(n.comment, at - 2):
-            stop = data.find(n.comment_end, at + 2, end)
-            if stop < 0 or data.find(open_, at, stop) >= 0 or data.find(close, at, stop) >= 0:
-                return True
-            pos = stop + 3
-        elif data.startswith(n.gt, at + 2):
-            return True  # "-->" with no "<!--" before it here
-        else:
-            pos = at + 2  # dashes in text
+        stop = data.find(n.comment_end, at + 4, end)
+        if stop < 0 or data.find(open_, at, stop) >= 0 or data.find(close, at, stop) >= 0:
+            return True
+        pos = stop + 3
 
 
 def _start_tag(data: AnyStr, n: _Needles, at: int) -> tuple[str, int] | None:
