@@ -11,9 +11,10 @@ What is chrome (DW's page templates, both layouts), around the page's first <h1>
 title: every article page has one, and it is where the content starts):
 - before it, the old layout's ol#quickjump (skip links), div#topMetaLang (editions),
   div#topMeta and div#navMeta (service links) and div#navContainer (menus, search form),
-  and a <nav> before those and before the first <article> and <main> (the new
-  layout's site menu; a nav inside an article, a table of contents or topic links, is the
-  article's);
+  and, before those and before the first <article> and <main> (a nav inside an article,
+  a table of contents or topic links, is the article's), a <nav> (the new layout's site
+  menu) and the elements of class "focus-menu-shown" (the new layout's skip links and
+  page header with its logo, menus and "In focus" topics);
 - after it (after the end of the <article> that holds it, where there is one), the new
   layout's lists of other articles (sections whose id starts with "related-content"; the
   article's own topics, section#related-topics, stay) and the page footer, footer#footer
@@ -61,6 +62,8 @@ _SPACES = frozenset(bytes([c]) for c in _SPACE) | frozenset(chr(c) for c in _SPA
 _NAME_ENDS = frozenset(bytes([c]) for c in _SPACE | frozenset(b"/>")) | frozenset(
     chr(c) for c in _SPACE | frozenset(b"/>")
 )
+# What may stand on either side of a class token inside class="...".
+_TOKEN_EDGES = _SPACES | {b'"', '"'}
 # Candidates looked at per kind (navs, related lists; DW pages have one to three): hostile
 # input with a million of them costs no more than a page.
 _MAX_TRIES = 16
@@ -80,6 +83,7 @@ class _Needles:
         self.footer = b('id="footer')  # both footer ids start so: one search finds either
         self.related = b('id="related-content')
         self.related_topics = b('id="related-topics"')
+        self.focus, self.class_attr = b("focus-menu-shown"), b('class="')
         self.fb_pages = b('"fb:pages"')
         self.fb_attrs = (b('name="fb:pages"'), b('property="fb:pages"'))
         self.body, self.h1, self.nav = b("<body"), b("<h1"), b("<nav")
@@ -143,9 +147,12 @@ def _tag_end(data: AnyStr, n: _Needles, pos: int) -> int:
     return -1
 
 
-def _inner_end(data: AnyStr, n: _Needles, name: str, start: int, stops: tuple) -> int | None:
+def _inner_end(
+    data: AnyStr, n: _Needles, name: str, start: int, stops: tuple, checked: bool = False
+) -> int | None:
     """Where the end tag of the region whose start tag ends at `start` begins; None when it
-    has none or its inside must stay (see the module docstring)."""
+    has none or its inside must stay (see the module docstring). `checked`: the caller
+    knows the span holds no script and no comment."""
     open_, close = n.tag(name)
     width = len(close)
     depth = 1
@@ -166,7 +173,9 @@ def _inner_end(data: AnyStr, n: _Needles, name: str, start: int, stops: tuple) -
     for stop in stops:
         if data.find(stop, start, end) >= 0:
             return None
-    if _has_script(data, n, start, end) or _odd_comments(data, n, name, start, end):
+    if not checked and (
+        _has_script(data, n, start, end) or _odd_comments(data, n, name, start, end)
+    ):
         return None
     return end
 
@@ -260,7 +269,16 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
                 pos = region[2]
         found.extend(tops)
         top = min(start for start, _ in tops)
-    _site_menus(data, n, body, top, title, found)
+    # Site menus and the new layout's header come before the content: the first <article>
+    # or <main> (a nav inside one, a table of contents or topic links, is the article's).
+    for marker in n.content:
+        at = data.find(marker, body, top)
+        if at >= 0:
+            top = at
+    plain = _Plain(data, n, body, top)
+    headers = _focus_menus(data, n, body, top, plain)
+    found.extend(headers)
+    _site_menus(data, n, body, top, plain, headers, found)
     # The page footer: the first footer#footer or div#footerSection after the article (the
     # end of the <article> holding the title, where there is one: nothing inside it is
     # chrome).
@@ -293,27 +311,82 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
     return kept
 
 
+class _Plain:
+    """Whether [start, end) holds no script and no comment, looked at once, when first
+    asked: then the regions inside it need not be checked one by one."""
+
+    def __init__(self, data: AnyStr, n: _Needles, start: int, end: int) -> None:
+        self._args = data, n, start, end
+        self._value: bool | None = None
+
+    def __bool__(self) -> bool:
+        if self._value is None:
+            data, n, start, end = self._args
+            self._value = not _has_script(data, n, start, end) and not any(
+                data.find(x, start, end) >= 0 for x in (n.comment, n.comment_end)
+            )
+        return self._value
+
+
 def _site_menus(
-    data: AnyStr, n: _Needles, body: int, top: int, title: int, found: list[tuple[int, int]]
+    data: AnyStr,
+    n: _Needles,
+    body: int,
+    top: int,
+    plain: _Plain,
+    headers: list[tuple[int, int]],
+    found: list[tuple[int, int]],
 ) -> None:
-    """<nav>s before the top chrome (DW's templates put the menu first) and the content."""
+    """<nav>s before the top chrome (DW's templates put the menu first) and the content
+    (`top`), but not inside a page header already found."""
     at = data.find(n.nav, body, top)
     for _ in range(_MAX_TRIES):
         if at < 0:
             break
+        inside = next((end for start, end in headers if start <= at < end), None)
+        if inside is not None:
+            at = data.find(n.nav, inside, top)
+            continue
         if data[at + len(n.nav) : at + len(n.nav) + 1] not in _NAME_ENDS:  # <navbar>
             at = data.find(n.nav, at + 1, top)
             continue
-        if any(data.find(c, body, at) >= 0 for c in n.content):
-            break
         start = _tag_end(data, n, at + len(n.nav))
         if start < 0 or data[start - 2 : start - 1] == n.slash:
             break
-        end = _inner_end(data, n, "nav", start, n.content)
-        if end is None or end > title:
+        end = _inner_end(data, n, "nav", start, (), checked=bool(plain))
+        if end is None or end >= top:
             break
         found.append((start, end))
         at = data.find(n.nav, end, top)
+
+
+def _focus_menus(
+    data: AnyStr, n: _Needles, body: int, top: int, plain: _Plain
+) -> list[tuple[int, int]]:
+    """Elements of class "focus-menu-shown" before the content (`top`): the new layout's
+    skip links (an <ol>) and page header (logo, menus, the "In focus" topics), in both of
+    its builds (hashed class names around the token change, the token does not)."""
+    found = []
+    width = len(n.focus)
+    at = data.find(n.focus, body, top)
+    for _ in range(_MAX_TRIES):
+        if at < 0:
+            break
+        nxt = at + width
+        tag = None
+        # A whole class token ("focus-menu-shown-x" is another), inside a class="..." value.
+        if data[at - 1 : at] in _TOKEN_EDGES and data[nxt : nxt + 1] in _TOKEN_EDGES:
+            lt = data.rfind(n.lt, body, at)
+            attr = data.rfind(n.class_attr, lt, at) if lt >= 0 else -1
+            if attr >= 0 and data.find(n.quotes[0], attr + len(n.class_attr), at) < 0:
+                tag = _start_tag(data, n, attr)
+        if tag is not None:
+            end = _inner_end(data, n, tag[0], tag[1], (), checked=bool(plain))
+            if end is not None and end < top:
+                found.append((tag[1], end))
+                nxt = end
+        at = data.find(n.focus, nxt, top)
+    return found
 
 
 def _related_lists(
