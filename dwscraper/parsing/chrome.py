@@ -147,12 +147,9 @@ def _tag_end(data: AnyStr, n: _Needles, pos: int) -> int:
     return -1
 
 
-def _inner_end(
-    data: AnyStr, n: _Needles, name: str, start: int, stops: tuple, checked: bool = False
-) -> int | None:
+def _inner_end(data: AnyStr, n: _Needles, name: str, start: int, stops: tuple) -> int | None:
     """Where the end tag of the region whose start tag ends at `start` begins; None when it
-    has none or its inside must stay (see the module docstring). `checked`: the caller
-    knows the span holds no script and no comment."""
+    has none or its inside must stay (see the module docstring)."""
     open_, close = n.tag(name)
     width = len(close)
     depth = 1
@@ -173,9 +170,7 @@ def _inner_end(
     for stop in stops:
         if data.find(stop, start, end) >= 0:
             return None
-    if not checked and (
-        _has_script(data, n, start, end) or _odd_comments(data, n, name, start, end)
-    ):
+    if _has_script(data, n, start, end) or _odd_comments(data, n, name, start, end):
         return None
     return end
 
@@ -195,21 +190,24 @@ def _has_script(data: AnyStr, n: _Needles, start: int, end: int) -> bool:
 def _odd_comments(data: AnyStr, n: _Needles, name: str, start: int, end: int) -> bool:
     """Between start and end, a comment holds the region's tag (which the count took as
     markup) or does not close, or a "-->" closes a comment opened before start (the start
-    was inside it). Old-layout menus carry a few plain comments, which are fine. Two
-    needles, not one "--": new-layout class names hold "--" ("teaser--big"), and each hit
-    cost a turn of this loop."""
+    was inside it). Old-layout menus carry a few plain comments, which are fine. One pass:
+    every "<!--" and "-->" holds a "--" (one needle is cheaper than two, even with the
+    dashes of class names, "teaser--big", to step over)."""
     open_, close = n.tag(name)
     pos = start
     while True:
-        at = data.find(n.comment, pos, end)
-        if data.find(n.comment_end, pos, end if at < 0 else at) >= 0:
-            return True  # "-->" with no "<!--" before it here
+        at = data.find(n.dashes, pos, end)
         if at < 0:
             return False
-        stop = data.find(n.comment_end, at + 4, end)
-        if stop < 0 or data.find(open_, at, stop) >= 0 or data.find(close, at, stop) >= 0:
-            return True
-        pos = stop + 3
+        if data.startswith(n.comment, at - 2):
+            stop = data.find(n.comment_end, at + 2, end)
+            if stop < 0 or data.find(open_, at, stop) >= 0 or data.find(close, at, stop) >= 0:
+                return True
+            pos = stop + 3
+        elif data.startswith(n.gt, at + 2):
+            return True  # "-->" with no "<!--" before it here
+        else:
+            pos = at + 1  # dashes in text or a class name ("--->" ends a comment too)
 
 
 def _start_tag(data: AnyStr, n: _Needles, at: int) -> tuple[str, int] | None:
@@ -275,10 +273,9 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
         at = data.find(marker, body, top)
         if at >= 0:
             top = at
-    plain = _Plain(data, n, body, top)
-    headers = _focus_menus(data, n, body, top, plain)
+    headers = _focus_menus(data, n, body, top)
     found.extend(headers)
-    _site_menus(data, n, body, top, plain, headers, found)
+    _site_menus(data, n, body, top, headers, found)
     # The page footer: the first footer#footer or div#footerSection after the article (the
     # end of the <article> holding the title, where there is one: nothing inside it is
     # chrome).
@@ -311,29 +308,11 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
     return kept
 
 
-class _Plain:
-    """Whether [start, end) holds no script and no comment, looked at once, when first
-    asked: then the regions inside it need not be checked one by one."""
-
-    def __init__(self, data: AnyStr, n: _Needles, start: int, end: int) -> None:
-        self._args = data, n, start, end
-        self._value: bool | None = None
-
-    def __bool__(self) -> bool:
-        if self._value is None:
-            data, n, start, end = self._args
-            self._value = not _has_script(data, n, start, end) and not any(
-                data.find(x, start, end) >= 0 for x in (n.comment, n.comment_end)
-            )
-        return self._value
-
-
 def _site_menus(
     data: AnyStr,
     n: _Needles,
     body: int,
     top: int,
-    plain: _Plain,
     headers: list[tuple[int, int]],
     found: list[tuple[int, int]],
 ) -> None:
@@ -353,16 +332,14 @@ def _site_menus(
         start = _tag_end(data, n, at + len(n.nav))
         if start < 0 or data[start - 2 : start - 1] == n.slash:
             break
-        end = _inner_end(data, n, "nav", start, (), checked=bool(plain))
+        end = _inner_end(data, n, "nav", start, ())
         if end is None or end >= top:
             break
         found.append((start, end))
         at = data.find(n.nav, end, top)
 
 
-def _focus_menus(
-    data: AnyStr, n: _Needles, body: int, top: int, plain: _Plain
-) -> list[tuple[int, int]]:
+def _focus_menus(data: AnyStr, n: _Needles, body: int, top: int) -> list[tuple[int, int]]:
     """Elements of class "focus-menu-shown" before the content (`top`): the new layout's
     skip links (an <ol>) and page header (logo, menus, the "In focus" topics), in both of
     its builds (hashed class names around the token change, the token does not)."""
@@ -381,7 +358,7 @@ def _focus_menus(
             if attr >= 0 and data.find(n.quotes[0], attr + len(n.class_attr), at) < 0:
                 tag = _start_tag(data, n, attr)
         if tag is not None:
-            end = _inner_end(data, n, tag[0], tag[1], (), checked=bool(plain))
+            end = _inner_end(data, n, tag[0], tag[1], ())
             if end is not None and end < top:
                 found.append((tag[1], end))
                 nxt = end
