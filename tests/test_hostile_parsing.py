@@ -186,3 +186,13 @@ def test_a_tiny_page_ending_in_a_cut_character_is_judged_as_its_text():
     as_bytes = parse_article(data, url, "utf-8")
     as_text = parse_article(data.decode("utf-8", "replace"), url)
     assert as_bytes.get("_skip_reason") == as_text.get("_skip_reason") == "not_html"
+
+
+def test_replacement_characters_up_front_are_judged_as_text_with_bytes_too():
+    # Mostly U+FFFD (a page decoded wrongly once already): not a page, whether it comes as
+    # bytes (the fast path looks for U+FFFD's UTF-8) or as text.
+    data = b"<html><body><p>" + "\ufffd".encode() * 400 + b"</p></body></html>"
+    url = "https://www.dw.com/en/x/a-1"
+    as_bytes = parse_article(data, url, "utf-8")
+    as_text = parse_article(data.decode("utf-8"), url)
+    assert as_bytes.get("_skip_reason") == as_text.get("_skip_reason") == "not_html"

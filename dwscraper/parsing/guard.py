@@ -93,7 +93,8 @@ def _plain_utf8(data: bytes, encoding: str) -> bool:
     # (a table pass in C, 2x cheaper than a regex over the decoded chars), and no U+FFFD,
     # as a character or as bytes that do not decode (a char cut at the end is no sign).
     head = data[:8196]
-    if head.translate(None, _PLAIN_BYTES) or b"\xef\xbf\xbd" in head:
+    # U+FFFD's UTF-8 starts with 0xEF, which few pages hold (a one-byte search is a memchr).
+    if head.translate(None, _PLAIN_BYTES) or (b"\xef" in head and b"\xef\xbf\xbd" in head):
         return False
     try:
         head.decode("utf-8")
