@@ -101,13 +101,15 @@ def clean_line(value: str | None) -> str | None:
     # Printable means no zero-width space and no whitespace but " " (every other one is a
     # Unicode separator or control char, never printable): with no "  " either, stripping
     # the ends is all that " ".join(value.split()) would do.
-    if not value.isprintable() and "\xa0" in value:
+    printable = value.isprintable()
+    if not printable and "\xa0" in value and "\n" not in value:
         # No-break spaces (German and French text has them around numbers and quotes) are
         # the only other whitespace in most lines: as spaces, the line may be printable.
+        # (Markup's newlines, in old-layout text, need the split anyway.)
         spaced = value.replace("\xa0", " ")
         if spaced.isprintable():
-            value = spaced
-    if value.isprintable():
+            value, printable = spaced, True
+    if printable:
         value = " ".join(value.split()) if "  " in value else value.strip()
     else:
         if "\u200b" in value:
