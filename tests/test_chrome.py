@@ -26,6 +26,7 @@ OLD = """<!DOCTYPE html><html lang="de"><head><title>T</title>
 <div id="navContainer"><!-- navMain --><div id="navMain"><ul><li><a>THEMEN</a></li></ul>
 <div class="s"><form><input name="q"></form></div></div></div>
 <div id="innerFrame"><div id="bodyContent"><div class="col3"><h1>Title</h1>
+<div id="sharing-bar" class="min"><span><a>Facebook</a></span></div>
 <div class="longText"><p>Body text.</p></div></div></div></div>
 <div id="footerSection"><div id="footerBody"><p>© DW <a>Impressum</a></p></div></div>
 </body></html>"""
@@ -59,6 +60,31 @@ def test_old_layout_chrome_is_emptied_and_the_content_kept():
     assert '<div id="footerSection"></div>' in out
     for kept in ("<h1>Title</h1>", "Body text.", 'og:title" content="T"'):
         assert kept in out
+
+
+def test_old_layout_share_bar_is_emptied():
+    out = chrome.cut(OLD)
+    assert "Facebook" not in out
+    assert '<div id="sharing-bar" class="min"></div>' in out
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # it would reach an image, a data list or the body (its end tag missing), or the
+        # page has no body after it
+        ("<a>Facebook</a>", '<a>Facebook</a><div class="picBox"></div>'),
+        ("<a>Facebook</a>", '<a>Facebook</a><ul class="smallList"></ul>'),
+        ("<span><a>Facebook</a></span></div>", "<span><a>Facebook</a></span>"),
+        ('<div class="longText">', '<div class="text">'),
+    ],
+)  # fmt: skip
+def test_a_share_bar_that_may_hold_content_is_kept(old, new):
+    page = OLD.replace(old, new)
+    assert page != OLD
+    out = chrome.cut(page)
+    assert "Facebook" in out
+    assert "THEMEN" not in out
 
 
 def test_new_layout_site_menu_related_lists_and_footer_are_emptied():

@@ -11,6 +11,7 @@ What is chrome (DW's page templates, both layouts), around the page's first <h1>
 title: every article page has one, and it is where the content starts):
 - before it, the old layout's ol#quickjump (skip links), div#topMetaLang (editions),
   div#topMeta and div#navMeta (service links) and div#navContainer (menus, search form),
+  and right after it (before the body, the first longText) its div#sharing-bar,
   and, before those and before the first <article> and <main> (a nav inside an article,
   a table of contents or topic links, is the article's), a <nav> (the new layout's site
   menu) and the elements of class "focus-menu-shown" (the new layout's skip links and
@@ -84,6 +85,8 @@ class _Needles:
         self.related = b('id="related-content')
         self.related_topics = b('id="related-topics"')
         self.focus, self.class_attr = b("focus-menu-shown"), b('class="')
+        self.sharing, self.long_text = b('id="sharing-bar"'), b("longText")
+        self.share_stops = (b("picBox"), b("smallList"))
         self.fb_pages = b('"fb:pages"')
         self.fb_attrs = (b('name="fb:pages"'), b('property="fb:pages"'))
         self.body, self.h1, self.nav = b("<body"), b("<h1"), b("<nav")
@@ -267,6 +270,7 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
                 pos = region[2]
         found.extend(tops)
         top = min(start for start, _ in tops)
+        _share_bar(data, n, title, found)
     # Site menus and the new layout's header come before the content: the first <article>
     # or <main> (a nav inside one, a table of contents or topic links, is the article's).
     for marker in n.content:
@@ -306,6 +310,17 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
             continue  # inside a region already cut
         kept.append((start, end))
     return kept
+
+
+def _share_bar(data: AnyStr, n: _Needles, title: int, found: list[tuple[int, int]]) -> None:
+    """The old layout's div#sharing-bar (share buttons), between the title and the body
+    (the first longText): it must not reach the body, an image (picBox) or a list of the
+    article's data (smallList)."""
+    limit = data.find(n.long_text, title)
+    at = data.find(n.sharing, title, limit) if limit >= 0 else -1
+    region = _region(data, n, at, n.share_stops) if at >= 0 else None
+    if region is not None and region[2] < limit:
+        found.append(region[1:])
 
 
 def _site_menus(
