@@ -62,6 +62,29 @@ def test_old_layout_chrome_is_emptied_and_the_content_kept():
         assert kept in out
 
 
+OLD_SKIP_LINKS = OLD.replace(
+    '<div id="topMetaLang">',
+    '<ol id="quickjump"><li><a href="#x">Skip</a></li></ol>\n<div id="topMetaLang">',
+)
+
+
+def test_old_layout_with_skip_links_takes_its_title_from_the_content(monkeypatch):
+    # The old layout's title is found from div#bodyContent on: an <h1> in the chrome before
+    # it is the chrome's (cut with it), and the chrome must end before the content starts.
+    page = OLD_SKIP_LINKS.replace("<a>English</a>", "<h1>Editions</h1>")
+    assert _record(page, monkeypatch)["title"] == "Title"
+    out = chrome.cut(page)
+    for gone in ("Skip", "Editions", "THEMEN", "Facebook", "Impressum"):
+        assert gone not in out
+    assert "<h1>Title</h1>" in out and "Body text." in out
+    # menus that would run into the content are kept whole
+    page = OLD_SKIP_LINKS.replace(
+        '</div></div></div>\n<div id="innerFrame">', '\n<div id="innerFrame">'
+    )
+    page = page.replace("Body text.</p></div></div>", "Body text.</p></div></div></div></div>")
+    assert "THEMEN" in chrome.cut(page)
+
+
 def test_old_layout_share_bar_is_emptied():
     out = chrome.cut(OLD)
     assert "Facebook" not in out

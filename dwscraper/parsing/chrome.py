@@ -68,6 +68,8 @@ _TOKEN_EDGES = _SPACES | {b'"', '"'}
 # Candidates looked at per kind (navs, related lists; DW pages have one to three): hostile
 # input with a million of them costs no more than a page.
 _MAX_TRIES = 16
+# Where the old layout's skip links (ol#quickjump) stand after <body>: a few KB in.
+_OLD_LAYOUT_WINDOW = 16384
 _META_RUN_WINDOW = 16384
 _MAX_QUOTES = 512
 
@@ -86,6 +88,7 @@ class _Needles:
         self.related_topics = b('id="related-topics"')
         self.focus, self.class_attr = b("focus-menu-shown"), b('class="')
         self.sharing, self.long_text = b('id="sharing-bar"'), b("longText")
+        self.body_content = b('id="bodyContent"')
         self.share_stops = (b("picBox"), b("smallList"))
         self.fb_pages = b('"fb:pages"')
         self.fb_attrs = (b('name="fb:pages"'), b('property="fb:pages"'))
@@ -247,19 +250,28 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
     (a new-layout head can hold 60 KB of inline styles; the trailing scripts 100 KB).
     """
     body = max(data.find(n.body), 0)
-    title = data.find(n.h1, body)
+    # A page that opens with the old layout's skip links keeps its title in div#bodyContent,
+    # after all of its top chrome: the title is looked for from there (a short needle's
+    # search through 50 KB of menus cost more than most regions), and that chrome must end
+    # before the content does start. Without one, the first <h1> after <body> is the title.
+    bound = -1
+    if data.find(n.top_ids[0], body, body + _OLD_LAYOUT_WINDOW) >= 0:
+        bound = data.find(n.body_content, body)
+    title = data.find(n.h1, bound) if bound >= 0 else -1
+    if title < 0:
+        title = bound = data.find(n.h1, body)
     if title < 0:
         return []  # no title, no landmark: not an article page, parsed whole
     found: list[tuple[int, int]] = []
     run = _meta_run(data, n, body or title)
     if run is not None:
         found.append(run)
-    top = title
+    top = bound
     # The old layout's menus (div#navContainer, the landmark: absent, the page is not the
     # old layout and the rest is not looked for), then what comes before them, in page
     # order, each search from where the last ended.
-    menus = _region(data, n, data.find(n.top_ids[-1], body, title), ())
-    if menus is not None and menus[2] < title:
+    menus = _region(data, n, data.find(n.top_ids[-1], body, bound), ())
+    if menus is not None and menus[2] < bound:
         tops = [menus[1:]]
         pos = body
         for needle in n.top_ids[:-1]:
