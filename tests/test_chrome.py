@@ -27,7 +27,10 @@ OLD = """<!DOCTYPE html><html lang="de"><head><title>T</title>
 <div class="s"><form><input name="q"></form></div></div></div>
 <div id="innerFrame"><div id="bodyContent"><div class="col3"><h1>Title</h1>
 <div id="sharing-bar" class="min"><span><a>Facebook</a></span></div>
-<div class="longText"><p>Body text.</p></div></div></div></div>
+<div class="longText"><p>Body text.</p></div></div>
+<div class="group"><ul class="smallList"><li><strong>Datum</strong> 01.01.2024</li></ul></div>
+<div class="col3 relatedContent"><h4>Mehr zum Thema</h4><div class="news"><a>Other story</a>
+</div></div></div></div>
 <div id="footerSection"><div id="footerBody"><p>© DW <a>Impressum</a></p></div></div>
 </body></html>"""
 
@@ -83,6 +86,31 @@ def test_old_layout_with_skip_links_takes_its_title_from_the_content(monkeypatch
     )
     page = page.replace("Body text.</p></div></div>", "Body text.</p></div></div></div></div>")
     assert "THEMEN" in chrome.cut(page)
+
+
+def test_old_layout_related_content_is_emptied():
+    out = chrome.cut(OLD)
+    assert "Other story" not in out
+    assert '<div class="col3 relatedContent"></div>' in out
+    assert "01.01.2024" in out
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # another token; in the body, before the article's data list; holding a data list,
+        # the body or an image
+        ('"col3 relatedContent"', '"col3 relatedContentX"'),
+        ('<div class="group"><ul class="smallList">', '<div class="group"><ul class="list">'),
+        ("<a>Other story</a>", '<a>Other story</a><ul class="smallList"></ul>'),
+        ("<a>Other story</a>", '<a>Other story</a><div class="longText"></div>'),
+        ("<a>Other story</a>", '<a>Other story</a><div class="picBox"></div>'),
+    ],
+)  # fmt: skip
+def test_old_layout_related_content_that_may_hold_content_is_kept(old, new):
+    page = OLD.replace(old, new)
+    assert page != OLD
+    assert "Other story" in chrome.cut(page)
 
 
 def test_old_layout_share_bar_is_emptied():

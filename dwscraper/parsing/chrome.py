@@ -16,10 +16,11 @@ title: every article page has one, and it is where the content starts):
   a table of contents or topic links, is the article's), a <nav> (the new layout's site
   menu) and the elements of class "focus-menu-shown" (the new layout's skip links and
   page header with its logo, menus and "In focus" topics);
-- after it (after the end of the <article> that holds it, where there is one), the new
-  layout's lists of other articles (sections whose id starts with "related-content"; the
-  article's own topics, section#related-topics, stay) and the page footer, footer#footer
-  (new layout) or div#footerSection (old layout), one a page;
+- after it (after the end of the <article> that holds it, where there is one), the
+  lists of other articles (the new layout's sections whose id starts with
+  "related-content", while the article's own topics, section#related-topics, stay; the
+  old layout's div.relatedContent after the article's data list) and the page footer,
+  footer#footer (new layout) or div#footerSection (old layout), one a page;
 - in the head, the run of 79 <meta> tags naming DW's Facebook pages ("fb:pages"), on every
   page of both layouts: read by nothing, a third of a new-layout page's head.
 
@@ -90,6 +91,8 @@ class _Needles:
         self.sharing, self.long_text = b('id="sharing-bar"'), b("longText")
         self.body_content = b('id="bodyContent"')
         self.share_stops = (b("picBox"), b("smallList"))
+        self.small_list, self.related_old = b("smallList"), b("relatedContent")
+        self.old_stops = (*self.share_stops, self.long_text)
         self.fb_pages = b('"fb:pages"')
         self.fb_attrs = (b('name="fb:pages"'), b('property="fb:pages"'))
         self.body, self.h1, self.nav = b("<body"), b("<h1"), b("<nav")
@@ -289,7 +292,9 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
         at = data.find(marker, body, top)
         if at >= 0:
             top = at
-    headers = _focus_menus(data, n, body, top)
+    # The new layout's skip links (an <ol>) and page header (logo, menus, the "In focus"
+    # topics) carry this class in both of its builds (the hashed names around it change).
+    headers = _class_regions(data, n, n.focus, body, top, ())
     found.extend(headers)
     _site_menus(data, n, body, top, headers, found)
     # The page footer: the first footer#footer or div#footerSection after the article (the
@@ -315,6 +320,11 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
         at = data.find(n.footer, at + 1)
     if not old_layout:  # the old layout has no related lists: spare the search
         _related_lists(data, n, after, bottom, found)
+    elif (foot := data.find(n.small_list, title, bottom)) >= 0:
+        # Its list of other articles, div.relatedContent, after the article's data list
+        # (the first smallList after the title, which follows the body): it must not
+        # reach the body, an image or a data list.
+        found.extend(_class_regions(data, n, n.related_old, foot, bottom, n.old_stops))
     found.sort()
     kept: list[tuple[int, int]] = []
     for start, end in found:
@@ -366,30 +376,30 @@ def _site_menus(
         at = data.find(n.nav, end, top)
 
 
-def _focus_menus(data: AnyStr, n: _Needles, body: int, top: int) -> list[tuple[int, int]]:
-    """Elements of class "focus-menu-shown" before the content (`top`): the new layout's
-    skip links (an <ol>) and page header (logo, menus, the "In focus" topics), in both of
-    its builds (hashed class names around the token change, the token does not)."""
+def _class_regions(
+    data: AnyStr, n: _Needles, token: AnyStr, start: int, stop: int, stops: tuple
+) -> list[tuple[int, int]]:
+    """Insides of the elements whose class holds `token` (a whole token of a class="..."
+    value: "focus-menu-shown-x" is another) between start and stop, none reaching stop."""
     found = []
-    width = len(n.focus)
-    at = data.find(n.focus, body, top)
+    width = len(token)
+    at = data.find(token, start, stop)
     for _ in range(_MAX_TRIES):
         if at < 0:
             break
         nxt = at + width
         tag = None
-        # A whole class token ("focus-menu-shown-x" is another), inside a class="..." value.
         if data[at - 1 : at] in _TOKEN_EDGES and data[nxt : nxt + 1] in _TOKEN_EDGES:
-            lt = data.rfind(n.lt, body, at)
+            lt = data.rfind(n.lt, start, at)
             attr = data.rfind(n.class_attr, lt, at) if lt >= 0 else -1
             if attr >= 0 and data.find(n.quotes[0], attr + len(n.class_attr), at) < 0:
                 tag = _start_tag(data, n, attr)
         if tag is not None:
-            end = _inner_end(data, n, tag[0], tag[1], ())
-            if end is not None and end < top:
+            end = _inner_end(data, n, tag[0], tag[1], stops)
+            if end is not None and end < stop:
                 found.append((tag[1], end))
                 nxt = end
-        at = data.find(n.focus, nxt, top)
+        at = data.find(token, nxt, stop)
     return found
 
 
