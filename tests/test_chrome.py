@@ -27,6 +27,7 @@ OLD = """<!DOCTYPE html><html lang="de"><head><title>T</title>
 <div class="s"><form><input name="q"></form></div></div></div>
 <div id="innerFrame"><div id="bodyContent"><div class="col3"><h1>Title</h1>
 <div id="sharing-bar" class="min"><span><a>Facebook</a></span></div>
+<div class="picBox full"><img src="/image/1_4.jpg" title="Lead caption (dpa)"></div>
 <div class="longText"><p>Body text.</p></div></div>
 <div class="group"><ul class="smallList"><li><strong>Datum</strong> 01.01.2024</li></ul></div>
 <div class="col3 relatedContent"><h4>Mehr zum Thema</h4><div class="news"><a>Other story</a>
@@ -77,7 +78,7 @@ def test_old_layout_with_skip_links_takes_its_title_from_the_content(monkeypatch
     page = OLD_SKIP_LINKS.replace("<a>English</a>", "<h1>Editions</h1>")
     assert _record(page, monkeypatch)["title"] == "Title"
     out = chrome.cut(page)
-    for gone in ("Skip", "Editions", "THEMEN", "Facebook", "Impressum"):
+    for gone in ("Skip", "Editions", "THEMEN", "Impressum"):
         assert gone not in out
     assert "<h1>Title</h1>" in out and "Body text." in out
     # menus that would run into the content are kept whole
@@ -86,6 +87,13 @@ def test_old_layout_with_skip_links_takes_its_title_from_the_content(monkeypatch
     )
     page = page.replace("Body text.</p></div></div>", "Body text.</p></div></div></div></div>")
     assert "THEMEN" in chrome.cut(page)
+
+
+def test_old_layout_share_bar_is_kept():
+    # It sits in the column the old-layout reader walks (the lead picture follows it): a
+    # count gone astray there (an end tag in an attribute, an upper-case tag) would close
+    # that column early, so the bar is not worth its few elements.
+    assert "Facebook" in chrome.cut(OLD)
 
 
 def test_old_layout_related_content_is_emptied():
@@ -105,37 +113,34 @@ def test_old_layout_related_content_is_emptied():
         ("<a>Other story</a>", '<a>Other story</a><ul class="smallList"></ul>'),
         ("<a>Other story</a>", '<a>Other story</a><div class="longText"></div>'),
         ("<a>Other story</a>", '<a>Other story</a><div class="picBox"></div>'),
+        # not a div; before the end of the data list
+        ('<div class="col3 relatedContent"><h4>Mehr zum Thema</h4><div class="news">'
+         '<a>Other story</a>\n</div></div>',
+         '<p class="col3 relatedContent"><a>Other story</a></p>'),
+        ("</li></ul></div>\n<div class=\"col3 relatedContent\">",
+         '</li><li class="relatedContent"><a>Other story</a></li></ul></div>\n<div class="col3">'),
     ],
 )  # fmt: skip
-def test_old_layout_related_content_that_may_hold_content_is_kept(old, new):
+def test_old_layout_related_content_that_may_hold_content_is_kept(old, new, monkeypatch):
     page = OLD.replace(old, new)
     assert page != OLD
     assert "Other story" in chrome.cut(page)
+    _record(page, monkeypatch)
 
 
-def test_old_layout_share_bar_is_emptied():
-    out = chrome.cut(OLD)
-    assert "Facebook" not in out
-    assert '<div id="sharing-bar" class="min"></div>' in out
-
-
-@pytest.mark.parametrize(
-    ("old", "new"),
-    [
-        # it would reach an image, a data list or the body (its end tag missing), or the
-        # page has no body after it
-        ("<a>Facebook</a>", '<a>Facebook</a><div class="picBox"></div>'),
-        ("<a>Facebook</a>", '<a>Facebook</a><ul class="smallList"></ul>'),
-        ("<span><a>Facebook</a></span></div>", "<span><a>Facebook</a></span>"),
-        ('<div class="longText">', '<div class="text">'),
-    ],
-)  # fmt: skip
-def test_a_share_bar_that_may_hold_content_is_kept(old, new):
-    page = OLD.replace(old, new)
-    assert page != OLD
-    out = chrome.cut(page)
-    assert "Facebook" in out
-    assert "THEMEN" not in out
+def test_a_related_content_div_left_open_in_the_data_list_is_kept(monkeypatch):
+    # Broken markup: counting from it would run past the list and take the date with it.
+    # (libxml2 then nests the rest of the column in the list: without the cut, the real
+    # list of other articles joins the date's text, which the cut spares it.)
+    page = OLD.replace(
+        "<strong>Datum</strong> 01.01.2024",
+        '<strong>Datum</strong><div class="relatedContent"> 01.01.2024',
+    )
+    assert "01.01.2024" in chrome.cut(page)
+    url = "https://www.dw.com/de/x/a-1"
+    cut, whole = _records_with_and_without_cut(page.encode(), url, monkeypatch)
+    assert cut["published"] == whole["published"] == "2024-01-01"
+    assert cut["published_raw"] == "01.01.2024"
 
 
 def test_new_layout_site_menu_related_lists_and_footer_are_emptied():
@@ -244,6 +249,34 @@ def test_regions_whose_count_may_go_astray_are_kept_whole(page, inner, after):
     start = f'<div id="{inner}">'
     assert _inside(out, start, after) == _inside(page, start, after)
     assert "Impressum" not in out  # the other regions are still cut
+
+
+@pytest.mark.parametrize(
+    "inserted",
+    [
+        # a commented-out header start tag, its comment closed as libxml2 closes them too
+        '<div><!-- <div class="x focus-menu-shown"> --!></div>',
+        '<div><!-- <div class="x focus-menu-shown"> <!--> --></div>',
+        '<div><!-- <div class="x focus-menu-shown"> ---!></div>',
+        "<div><!-- <nav> --!></div>",
+    ],
+)
+def test_a_region_start_inside_a_comment_is_never_cut(inserted, monkeypatch):
+    page = NEW.replace("<body>", "<body>" + inserted, 1)
+    assert page != NEW
+    rec = _record(page, monkeypatch)
+    assert rec["title"] == "Title" and rec["text"]
+
+
+def test_empty_comments_and_dash_runs_in_a_region_do_not_keep_it():
+    page = NEW.replace("<a>Latest videos</a>", "<a>Latest videos</a><!----><!--><!---> a --- b ")
+    assert "Latest videos" not in chrome.cut(page)
+    page = NEW.replace(
+        "<a>Latest videos</a>", "<a>Latest videos</a><!-- a --!><nav></nav><!-- b -->"
+    )
+    assert "Latest videos" not in chrome.cut(page)
+    page = NEW.replace("<a>Latest videos</a>", "<a>Latest videos</a>" + "-" * 100_000)
+    assert "Latest videos" not in chrome.cut(page)
 
 
 def test_dashes_outside_comments_do_not_keep_a_region():

@@ -8,10 +8,10 @@ speed, where a regex pass over the page (sre has no fast path for alternations) 
 than the parse it saved.
 
 What is chrome (DW's page templates, both layouts), around the page's first <h1> (the
-title: every article page has one, and it is where the content starts):
+title: every article page has one, and it is where the content starts; a page opening with
+the old layout's skip links has it in div#bodyContent, after all of its top chrome):
 - before it, the old layout's ol#quickjump (skip links), div#topMetaLang (editions),
   div#topMeta and div#navMeta (service links) and div#navContainer (menus, search form),
-  and right after it (before the body, the first longText) its div#sharing-bar,
   and, before those and before the first <article> and <main> (a nav inside an article,
   a table of contents or topic links, is the article's), a <nav> (the new layout's site
   menu) and the elements of class "focus-menu-shown" (the new layout's skip links and
@@ -19,7 +19,8 @@ title: every article page has one, and it is where the content starts):
 - after it (after the end of the <article> that holds it, where there is one), the
   lists of other articles (the new layout's sections whose id starts with
   "related-content", while the article's own topics, section#related-topics, stay; the
-  old layout's div.relatedContent after the article's data list) and the page footer,
+  old layout's div.relatedContent after the end of the article's data list,
+  ul.smallList) and the page footer,
   footer#footer (new layout) or div#footerSection (old layout), one a page;
 - in the head, the run of 79 <meta> tags naming DW's Facebook pages ("fb:pages"), on every
   page of both layouts: read by nothing, a third of a new-layout page's head.
@@ -29,7 +30,8 @@ Its end is found by counting its own tag's start and end tags as DW writes them 
 case). A region is kept whole when the count may have gone astray: no end found; "script"
 inside (JSON-LD or a state may sit there, a script's strings may hold tags, the start may
 be inside one); a comment inside that holds the tag, does not close, or closes one opened
-before the start; the content's markers inside (<article>, <main> for the site menu, their
+before the start (comments as libxml2 reads them: "--!>" closes one too); the content's
+markers inside (<article>, <main> for the site menu, their
 end tags for the regions after the title); or an end past the next landmark (the title for
 the top chrome, the menus for what precedes them, the next related list, the article's
 topics or the footer for the lists).
@@ -37,13 +39,18 @@ A self-closed "<div/>", which libxml2 closes at once, counts as open: the end th
 late and is refused by those checks. Odd markup costs the saving, never the article.
 
 Records are the same with and without the cut (tests/test_chrome.py checks every fixture
-and the real pages, and the odd markup two reviews tried). Where they can differ, the page's
-markup is broken, and the cut's record is the better one: broken markup before the chrome
+and the real pages, and the odd markup three reviews tried). They can differ in two cases,
+and the cut's record is then the better one. On a page no DW reader recognizes, the generic
+extractor reads what the cut leaves, without the menus' and lists' text to take for the
+article's. And where the page's markup is broken: broken markup before the chrome
 (an unclosed <td> in a body, a <div> left open in a menu) makes libxml2 nest the chrome in
 the content, or an unclosed <textarea>, <style> or quote in the chrome swallows the rest of
 the page, in the whole-page parse only. Raw-text elements other than <script> (<style>,
-<textarea>, <title>, <iframe>, <xmp>) are not looked for inside chrome: DW's has none, and
-each would cost a pass over every region.
+<textarea>, <title>, <iframe>, <xmp>), upper-case tags and tags inside attribute values are
+not looked for inside chrome: DW's has none, and each would cost a pass over every region.
+So no region is cut where a count gone astray would move what the readers look for: the
+old layout's share bar, between the title and the lead picture, stays (an early end would
+close their column before the picture).
 """
 
 from __future__ import annotations
@@ -88,11 +95,11 @@ class _Needles:
         self.related = b('id="related-content')
         self.related_topics = b('id="related-topics"')
         self.focus, self.class_attr = b("focus-menu-shown"), b('class="')
-        self.sharing, self.long_text = b('id="sharing-bar"'), b("longText")
+        self.long_text = b("longText")
         self.body_content = b('id="bodyContent"')
-        self.share_stops = (b("picBox"), b("smallList"))
         self.small_list, self.related_old = b("smallList"), b("relatedContent")
-        self.old_stops = (*self.share_stops, self.long_text)
+        self.list_end = b("</ul")
+        self.old_stops = (b("picBox"), self.small_list, self.long_text)
         self.fb_pages = b('"fb:pages"')
         self.fb_attrs = (b('name="fb:pages"'), b('property="fb:pages"'))
         self.body, self.h1, self.nav = b("<body"), b("<h1"), b("<nav")
@@ -108,7 +115,9 @@ class _Needles:
         self.tag_name = re.compile(b(r"([A-Za-z][A-Za-z0-9]*)[ \t\n\r\f]"))
         self.quotes = (b('"'), b("'"))
         self.ws = b(" \t\n\r\f")  # HTML's whitespace: str.rstrip() would take U+00A0 too
-        self.comment, self.comment_end, self.dashes = b("<!--"), b("-->"), b("--")
+        self.comment, self.dashes = b("<!--"), b("--")
+        self.dash_gt, self.bang_gt = b("->"), b("!>")
+        self.dash_run = re.compile(b("-+"))
         self._tags: dict[str, tuple] = {}
         self._b = b
 
@@ -198,10 +207,11 @@ def _has_script(data: AnyStr, n: _Needles, start: int, end: int) -> bool:
 
 def _odd_comments(data: AnyStr, n: _Needles, name: str, start: int, end: int) -> bool:
     """Between start and end, a comment holds the region's tag (which the count took as
-    markup) or does not close, or a "-->" closes a comment opened before start (the start
-    was inside it). Old-layout menus carry a few plain comments, which are fine. One pass:
-    every "<!--" and "-->" holds a "--" (one needle is cheaper than two, even with the
-    dashes of class names, "teaser--big", to step over)."""
+    markup) or does not close, or a comment close stands with no "<!--" before it here
+    (the start was inside a comment). Old-layout menus carry a few plain comments, which
+    are fine. Comments as libxml2 reads them (HTML's rules): "<!--" opens one, "<!-->" and
+    "<!--->" are empty, two or more dashes then ">" or "!>" close one. One pass over the
+    region: every opening and closing holds a "--"; a run of dashes is stepped over in C."""
     open_, close = n.tag(name)
     pos = start
     while True:
@@ -209,14 +219,32 @@ def _odd_comments(data: AnyStr, n: _Needles, name: str, start: int, end: int) ->
         if at < 0:
             return False
         if data.startswith(n.comment, at - 2):
-            stop = data.find(n.comment_end, at + 2, end)
+            if data.startswith(n.gt, at + 2) or data.startswith(n.dash_gt, at + 2):
+                pos = data.find(n.gt, at + 2) + 1  # "<!-->", "<!--->": empty, closed
+                continue
+            stop = _comment_close(data, n, at + 2, end)
             if stop < 0 or data.find(open_, at, stop) >= 0 or data.find(close, at, stop) >= 0:
                 return True
-            pos = stop + 3
-        elif data.startswith(n.gt, at + 2):
-            return True  # "-->" with no "<!--" before it here
+            pos = stop
         else:
-            pos = at + 1  # dashes in text or a class name ("--->" ends a comment too)
+            run = n.dash_run.match(data, at, end).end()
+            if data.startswith(n.gt, run) or data.startswith(n.bang_gt, run):
+                return True  # a comment closes here that opened before start
+            pos = run
+
+
+def _comment_close(data: AnyStr, n: _Needles, pos: int, end: int) -> int:
+    """Just past the close of the comment whose text starts at `pos`; -1 before `end`."""
+    while True:
+        at = data.find(n.dashes, pos, end)
+        if at < 0:
+            return -1
+        run = n.dash_run.match(data, at, end).end()
+        if data.startswith(n.gt, run):
+            return run + 1
+        if data.startswith(n.bang_gt, run):
+            return run + 2
+        pos = run
 
 
 def _start_tag(data: AnyStr, n: _Needles, at: int) -> tuple[str, int] | None:
@@ -285,7 +313,6 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
                 pos = region[2]
         found.extend(tops)
         top = min(start for start, _ in tops)
-        _share_bar(data, n, title, found)
     # Site menus and the new layout's header come before the content: the first <article>
     # or <main> (a nav inside one, a table of contents or topic links, is the article's).
     for marker in n.content:
@@ -320,11 +347,15 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
         at = data.find(n.footer, at + 1)
     if not old_layout:  # the old layout has no related lists: spare the search
         _related_lists(data, n, after, bottom, found)
-    elif (foot := data.find(n.small_list, title, bottom)) >= 0:
-        # Its list of other articles, div.relatedContent, after the article's data list
-        # (the first smallList after the title, which follows the body): it must not
-        # reach the body, an image or a data list.
-        found.extend(_class_regions(data, n, n.related_old, foot, bottom, n.old_stops))
+    else:
+        # Its list of other articles, div.relatedContent, after the end of the article's
+        # data list (the first smallList after the title, which follows the body): it must
+        # not reach the body, an image or a data list.
+        foot = data.find(n.small_list, title, bottom)
+        foot = data.find(n.list_end, foot, bottom) if foot >= 0 else -1
+        if foot >= 0:
+            related = _class_regions(data, n, n.related_old, foot, bottom, n.old_stops, "div")
+            found.extend(related)
     found.sort()
     kept: list[tuple[int, int]] = []
     for start, end in found:
@@ -332,17 +363,6 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
             continue  # inside a region already cut
         kept.append((start, end))
     return kept
-
-
-def _share_bar(data: AnyStr, n: _Needles, title: int, found: list[tuple[int, int]]) -> None:
-    """The old layout's div#sharing-bar (share buttons), between the title and the body
-    (the first longText): it must not reach the body, an image (picBox) or a list of the
-    article's data (smallList)."""
-    limit = data.find(n.long_text, title)
-    at = data.find(n.sharing, title, limit) if limit >= 0 else -1
-    region = _region(data, n, at, n.share_stops) if at >= 0 else None
-    if region is not None and region[2] < limit:
-        found.append(region[1:])
 
 
 def _site_menus(
@@ -377,10 +397,17 @@ def _site_menus(
 
 
 def _class_regions(
-    data: AnyStr, n: _Needles, token: AnyStr, start: int, stop: int, stops: tuple
+    data: AnyStr,
+    n: _Needles,
+    token: AnyStr,
+    start: int,
+    stop: int,
+    stops: tuple,
+    name: str | None = None,
 ) -> list[tuple[int, int]]:
-    """Insides of the elements whose class holds `token` (a whole token of a class="..."
-    value: "focus-menu-shown-x" is another) between start and stop, none reaching stop."""
+    """Insides of the elements (of tag `name`, when given) whose class holds `token` (a
+    whole token of a class="..." value: "focus-menu-shown-x" is another) between start
+    and stop, none reaching stop."""
     found = []
     width = len(token)
     at = data.find(token, start, stop)
@@ -394,6 +421,8 @@ def _class_regions(
             attr = data.rfind(n.class_attr, lt, at) if lt >= 0 else -1
             if attr >= 0 and data.find(n.quotes[0], attr + len(n.class_attr), at) < 0:
                 tag = _start_tag(data, n, attr)
+        if tag is not None and name is not None and tag[0] != name:
+            tag = None
         if tag is not None:
             end = _inner_end(data, n, tag[0], tag[1], stops)
             if end is not None and end < stop:
