@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from dwscraper import normalize
@@ -1199,3 +1199,27 @@ def test_a_gallery_known_only_by_its_tracking_name_keeps_its_first_slide():
     page = new_page("").replace("</header>", "</header>" + gallery)
     rec = parse_article(page, "https://www.dw.com/en/cities/g-66000003")
     assert rec["text"].startswith("City 1\n\nCaption 1\n\nCity 2")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(alphabet="-0123456789a/", max_size=12) | st.none(), max_size=3),
+    st.sampled_from(["12", "123", "1"]),
+)
+@example(["-19"], "1")
+@example(["x-1234/", "a-123"], "123")
+@example(["-12a-129"], "12")
+@example(["/a-1234-123"], "123")
+@example([None, "-120", "/-12"], "12")
+def test_the_page_is_named_by_its_id_not_by_a_longer_number(refs, numeric_id):
+    # _names_page matches "-<id>" not followed by a digit without compiling a pattern per
+    # page; the answer is the regex's.
+    import re
+
+    from dwscraper.parsing.metadata import _names_page
+
+    item = {"url": refs[0] if refs else None, "@id": refs[1] if len(refs) > 1 else None}
+    item["mainEntityOfPage"] = {"@id": refs[2]} if len(refs) > 2 else None
+    pattern = re.compile(rf"-{re.escape(numeric_id)}(?![0-9])")
+    found = [r for r in refs if isinstance(r, str) and pattern.search(r)]
+    assert _names_page(item, numeric_id) == bool(found)

@@ -159,8 +159,17 @@ def _names_page(item: dict[str, Any], numeric_id: str) -> bool:
     refs = [item.get("url"), item.get("@id"), main]
     if isinstance(main, dict):
         refs += [main.get("@id"), main.get("url")]
-    pattern = re.compile(rf"-{re.escape(numeric_id)}(?![0-9])")
-    return any(isinstance(r, str) and pattern.search(r) for r in refs)
+    # No regex built from the id: in a crawl every page has another one, and compiling a
+    # pattern per page (re's cache holds 512) cost more than reading the page's metadata.
+    needle = f"-{numeric_id}"
+    for ref in refs:
+        at = ref.find(needle) if isinstance(ref, str) else -1
+        while at >= 0:
+            follows = ref[at + len(needle) : at + len(needle) + 1]
+            if not follows or follows not in "0123456789":
+                return True
+            at = ref.find(needle, at + 1)
+    return False
 
 
 def _load_apollo(doc: Doc) -> dict[str, Any] | None:
