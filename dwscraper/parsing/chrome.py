@@ -122,6 +122,7 @@ class _Needles:
         self.ws = b(" \t\n\r\f")  # HTML's whitespace: str.rstrip() would take U+00A0 too
         self.comment, self.dashes = b("<!--"), b("--")
         self.dash_gt, self.bang_gt = b("->"), b("!>")
+        self.dash, self.bang = b("-"), b("!")
         self.dash_run = re.compile(b("-+"))
         self._tags: dict[str, tuple] = {}
         self._b = b
@@ -297,8 +298,14 @@ def _odd_comments(data: AnyStr, n: _Needles, name: str, start: int, end: int) ->
                 return True
             pos = stop
         else:
-            run = n.dash_run.match(data, at, end).end()
-            if data.startswith(n.gt, run) or data.startswith(n.bang_gt, run):
+            # Mostly two dashes of a class name ("teaser--big"); a longer run is stepped
+            # over in C.
+            run = at + 2
+            after = data[run : run + 1]
+            if after == n.dash:
+                run = n.dash_run.match(data, at, end).end()
+                after = data[run : run + 1]
+            if after == n.gt or (after == n.bang and data[run + 1 : run + 2] == n.gt):
                 return True  # a comment closes here that opened before start
             pos = run
 
