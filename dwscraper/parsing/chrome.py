@@ -200,23 +200,17 @@ def _inner_end(data: AnyStr, n: _Needles, name: str, start: int, stops: tuple) -
 
 
 def _old_top(data: AnyStr, n: _Needles, body: int, content: int) -> tuple[int, int] | None:
-    """From the end of the <body> tag to div#bodyContent's start tag (`content` is its id):
-    everything the old layout puts before its content (skip links, editions, menus, ads,
-    the wrappers' start tags, whose end tags libxml2 then drops as strays)."""
-    tag = _start_tag(data, n, content)
-    lt = data.rfind(n.lt, body, content)
-    return _whole_top(data, n, body, lt) if tag is not None and lt > body else None
-
-
-def _whole_top(data: AnyStr, n: _Needles, body: int, content: int) -> tuple[int, int] | None:
-    """From the end of the <body> tag to the content's start tag at `content`, when one
-    check of the span may stand for one per region: every script and comment in it also
-    ends in it (nothing read as text runs on into the content), and none of its scripts is
-    JSON-LD or a page state."""
+    """From the end of the <body> tag to div#bodyContent's start tag: everything the old
+    layout puts before its content (skip links, editions, menus, ads, the wrappers' start
+    tags, whose end tags libxml2 then drops as strays). One check of the span instead of
+    one per region: every script and comment in it also ends in it (nothing read as text
+    runs on into the content), and none of its scripts is JSON-LD or a page state."""
     start = _tag_end(data, n, body + len(n.body))
-    if start < 0 or start > content or not _closed_span(data, n, start, content):
+    tag = _start_tag(data, n, content)
+    lt = data.rfind(n.lt, start, content) if start >= 0 else -1
+    if tag is None or lt < 0 or not _closed_span(data, n, start, lt):
         return None
-    return start, content
+    return start, lt
 
 
 def _closed_span(data: AnyStr, n: _Needles, start: int, end: int) -> bool:
@@ -403,22 +397,15 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
         at = data.find(marker, body, top)
         if at >= 0:
             top = at
-    old_top = whole is not None or menus is not None
-    # The new layout's top (skip links, page header, site menu and the wrappers' start
-    # tags) in one piece as well, under the same condition; else each region on its own.
-    if not old_top and top < title:
-        whole = _whole_top(data, n, body, top)
-        if whole is not None:
-            found.append(whole)
-    if whole is None:
-        # The new layout's skip links (an <ol>) and page header (logo, menus, the "In
-        # focus" topics) carry this class in both of its builds (hashed names around it).
-        headers = _class_regions(data, n, n.focus, body, top, ())
-        found.extend(headers)
-        _site_menus(data, n, body, top, headers, found)
+    # The new layout's skip links (an <ol>) and page header (logo, menus, the "In focus"
+    # topics) carry this class in both of its builds (the hashed names around it change).
+    headers = _class_regions(data, n, n.focus, body, top, ())
+    found.extend(headers)
+    _site_menus(data, n, body, top, headers, found)
     # The page footer: the first footer#footer or div#footerSection after the article (the
     # end of the <article> holding the title, where there is one: nothing inside it is
     # chrome; the old layout has no <article>: no search through the rest of the page).
+    old_top = whole is not None or menus is not None
     after = data.find(n.content_ends[0], title) if not old_top else -1
     after = after if after >= 0 else title
     bottom = len(data)
