@@ -11,11 +11,7 @@ What is chrome (DW's page templates, both layouts), around the page's first <h1>
 title: every article page has one, and it is where the content starts; a page opening with
 the old layout's skip links has it in div#bodyContent, after all of its top chrome):
 - before it, the old layout's ol#quickjump (skip links), div#topMetaLang (editions),
-  div#topMeta and div#navMeta (service links) and div#navContainer (menus, search form):
-  where the page opens with those skip links, all that precedes div#bodyContent goes at
-  once, start tags and all (ads and the wrappers' start tags too: libxml2 then drops their
-  end tags as strays), when every script and comment there also ends there and none of
-  its scripts is JSON-LD or a page state; else each region on its own,
+  div#topMeta and div#navMeta (service links) and div#navContainer (menus, search form),
   and, before those and before the first <article> and <main> (a nav inside an article,
   a table of contents or topic links, is the article's), a <nav> (the new layout's site
   menu) and the elements of class "focus-menu-shown" (the new layout's skip links and
@@ -100,7 +96,6 @@ class _Needles:
         self.related_topics = b('id="related-topics"')
         self.focus, self.class_attr = b("focus-menu-shown"), b('class="')
         self.long_text = b("longText")
-        self.ld_json, self.state = b("ld+json"), b("_STATE__")
         self.body_content = b('id="bodyContent"')
         self.small_list, self.related_old = b("smallList"), b("relatedContent")
         self.list_end = b("</ul")
@@ -197,65 +192,6 @@ def _inner_end(data: AnyStr, n: _Needles, name: str, start: int, stops: tuple) -
     if _has_script(data, n, start, end) or _odd_comments(data, n, name, start, end):
         return None
     return end
-
-
-def _old_top(data: AnyStr, n: _Needles, body: int, content: int) -> tuple[int, int] | None:
-    """From the end of the <body> tag to div#bodyContent's start tag: everything the old
-    layout puts before its content (skip links, editions, menus, ads, the wrappers' start
-    tags, whose end tags libxml2 then drops as strays). One check of the span instead of
-    one per region: every script and comment in it also ends in it (nothing read as text
-    runs on into the content), and none of its scripts is JSON-LD or a page state."""
-    start = _tag_end(data, n, body + len(n.body))
-    tag = _start_tag(data, n, content)
-    lt = data.rfind(n.lt, start, content) if start >= 0 else -1
-    if tag is None or lt < 0 or not _closed_span(data, n, start, lt):
-        return None
-    return start, lt
-
-
-def _closed_span(data: AnyStr, n: _Needles, start: int, end: int) -> bool:
-    """Every script and comment that opens between start and end closes there too, and no
-    script there holds JSON-LD or a page state. Script texts and comments are stepped
-    over (what they hold is not markup); a script end tag with no start is refused."""
-    pos = start
-    script = data.find(n.script, pos, end)
-    comment = data.find(n.comment, pos, end)
-    while script >= 0 or comment >= 0:
-        if script >= 0 and (comment < 0 or script < comment):
-            s = script - 1  # the "s" or "S"
-            if data[s - 2 : s] == n.end_open:
-                return False  # an end tag: the span started inside a script
-            if data[s - 1 : s] != n.lt:
-                pos = script + 5  # "javascript:", "description": no tag
-            else:
-                text = _tag_end(data, n, script + 5)
-                close = _script_end(data, n, text, end) if text >= 0 else -1
-                if close < 0 or data.find(n.ld_json, s, text) >= 0:
-                    return False
-                if data.find(n.state, text, min(close, text + 200)) >= 0:
-                    return False
-                pos = close + 8  # past "</script"
-        elif data.startswith(n.gt, comment + 4) or data.startswith(n.dash_gt, comment + 4):
-            pos = data.find(n.gt, comment + 4) + 1  # "<!-->", "<!--->": empty, closed
-        else:
-            pos = _comment_close(data, n, comment + 4, end)
-            if pos < 0:
-                return False
-        if 0 <= script < pos:
-            script = data.find(n.script, pos, end)
-        if 0 <= comment < pos:
-            comment = data.find(n.comment, pos, end)
-    return True
-
-
-def _script_end(data: AnyStr, n: _Needles, pos: int, end: int) -> int:
-    """Where the end tag of the script whose text starts at `pos` begins; -1 before end."""
-    at = data.find(n.script, pos, end)
-    while at >= 0:
-        if data[at - 3 : at - 1] == n.end_open:
-            return at - 3
-        at = data.find(n.script, at + 5, end)
-    return -1
 
 
 def _has_script(data: AnyStr, n: _Needles, start: int, end: int) -> bool:
@@ -369,17 +305,10 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
     if run is not None:
         found.append(run)
     top = bound
-    # The old layout's top, all of it at once where it may go (see _old_top); else its
-    # menus (div#navContainer, the landmark: absent, the page is not the old layout and
-    # the rest is not looked for), then what comes before them, in page order, each search
-    # from where the last ended.
-    whole = _old_top(data, n, body, bound) if bound != title else None
-    menus = None
-    if whole is not None:
-        found.append(whole)
-        top = whole[0]
-    else:
-        menus = _region(data, n, data.find(n.top_ids[-1], body, bound), ())
+    # The old layout's menus (div#navContainer, the landmark: absent, the page is not the
+    # old layout and the rest is not looked for), then what comes before them, in page
+    # order, each search from where the last ended.
+    menus = _region(data, n, data.find(n.top_ids[-1], body, bound), ())
     if menus is not None and menus[2] < bound:
         tops = [menus[1:]]
         pos = body
@@ -404,9 +333,8 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
     _site_menus(data, n, body, top, headers, found)
     # The page footer: the first footer#footer or div#footerSection after the article (the
     # end of the <article> holding the title, where there is one: nothing inside it is
-    # chrome; the old layout has no <article>: no search through the rest of the page).
-    old_top = whole is not None or menus is not None
-    after = data.find(n.content_ends[0], title) if not old_top else -1
+    # chrome).
+    after = data.find(n.content_ends[0], title)
     after = after if after >= 0 else title
     bottom = len(data)
     old_layout = False
