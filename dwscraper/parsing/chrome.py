@@ -333,8 +333,8 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
     _site_menus(data, n, body, top, headers, found)
     # The page footer: the first footer#footer or div#footerSection after the article (the
     # end of the <article> holding the title, where there is one: nothing inside it is
-    # chrome).
-    after = data.find(n.content_ends[0], title)
+    # chrome; the old layout has no <article>: no search through the rest of the page).
+    after = data.find(n.content_ends[0], title) if menus is None else -1
     after = after if after >= 0 else title
     bottom = len(data)
     old_layout = False
