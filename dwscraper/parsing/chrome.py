@@ -117,7 +117,7 @@ class _Needles:
         self.ws = b(" \t\n\r\f")  # HTML's whitespace: str.rstrip() would take U+00A0 too
         self.comment, self.dashes = b("<!--"), b("--")
         self.dash_gt, self.bang_gt = b("->"), b("!>")
-        self.dash, self.bang = b("-"), b("!")
+        self.dash = b("-")
         self.dash_run = re.compile(b("-+"))
         self._tags: dict[str, tuple] = {}
         self._b = b
@@ -231,11 +231,9 @@ def _odd_comments(data: AnyStr, n: _Needles, name: str, start: int, end: int) ->
             # Mostly two dashes of a class name ("teaser--big"); a longer run is stepped
             # over in C.
             run = at + 2
-            after = data[run : run + 1]
-            if after == n.dash:
+            if data[run : run + 1] == n.dash:
                 run = n.dash_run.match(data, at, end).end()
-                after = data[run : run + 1]
-            if after == n.gt or (after == n.bang and data[run + 1 : run + 2] == n.gt):
+            if _close_tail(data, n, run):
                 return True  # a comment closes here that opened before start
             pos = run
 
@@ -247,11 +245,18 @@ def _comment_close(data: AnyStr, n: _Needles, pos: int, end: int) -> int:
         if at < 0:
             return -1
         run = n.dash_run.match(data, at, end).end()
-        if data.startswith(n.gt, run):
-            return run + 1
-        if data.startswith(n.bang_gt, run):
-            return run + 2
+        tail = _close_tail(data, n, run)
+        if tail:
+            return run + tail
         pos = run
+
+
+def _close_tail(data: AnyStr, n: _Needles, run: int) -> int:
+    """Length of what closes a comment right after a run of two or more dashes at `run`
+    (">" or "!>", as libxml2 reads them); 0 when the dashes close nothing."""
+    if data.startswith(n.gt, run):
+        return 1
+    return 2 if data.startswith(n.bang_gt, run) else 0
 
 
 def _start_tag(data: AnyStr, n: _Needles, at: int) -> tuple[str, int] | None:
@@ -428,9 +433,7 @@ def _class_regions(
             attr = data.rfind(n.class_attr, lt, at) if lt >= 0 else -1
             if attr >= 0 and data.find(n.quotes[0], attr + len(n.class_attr), at) < 0:
                 tag = _start_tag(data, n, attr)
-        if tag is not None and name is not None and tag[0] != name:
-            tag = None
-        if tag is not None:
+        if tag is not None and (name is None or tag[0] == name):
             end = _inner_end(data, n, tag[0], tag[1], stops)
             if end is not None and end < stop:
                 found.append((tag[1], end))
