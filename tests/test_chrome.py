@@ -150,7 +150,9 @@ def test_new_layout_site_menu_related_lists_and_footer_are_emptied():
     # A nav inside the article is the article's; the article's own topics stay.
     assert '<nav class="crumbs"><a>Sports</a></nav>' in out
     assert '<section id="related-topics"><a href="/en/t-1">Topic</a></section>' in out
-    assert "__APP_STATE__" in out
+    # The page state, the last script, is held out of the tree, its tags kept.
+    assert chrome.split(NEW) == (out, ["window.__APP_STATE__={}"])
+    assert "<script></script></body></html>" in out
 
 
 def test_new_layout_skip_links_and_page_header_are_emptied():
@@ -338,7 +340,7 @@ def test_a_page_without_a_title_is_left_as_it_is():
 def _records_with_and_without_cut(data: bytes, url: str, monkeypatch) -> tuple[dict, dict]:
     cut = parse_article(data, url)
     with monkeypatch.context() as m:
-        m.setattr(document.chrome, "cut", lambda page: page)
+        m.setattr(document.chrome, "split", lambda page: (page, []))
         whole = parse_article(data, url)
     return cut, whole
 
@@ -478,7 +480,7 @@ def test_html_that_is_not_a_whole_page_is_parsed_whole(monkeypatch):
     def never(data):
         raise AssertionError("the page state's body has no site chrome")
 
-    monkeypatch.setattr(document.chrome, "cut", never)
+    monkeypatch.setattr(document.chrome, "split", never)
     from dwscraper.parsing import new_layout
 
     assert new_layout.state_blocks("<p>One.</p><h1>x</h1><p>Two.</p>") == ["One.", "Two."]
@@ -558,3 +560,81 @@ def test_stray_quotes_in_a_start_tag_are_read_a_bounded_number_of_times():
     many = b"<nav " + b"'" * (4 * chrome._MAX_QUOTES) + b"><h1>T</h1>"
     assert chrome._tag_end(many, n, 4) == -1
     assert chrome.cut(many) == many
+
+
+# The page state scripts after the footer are held out of the tree (chrome.split) and read
+# from the page's own text when a record needs them.
+
+TAIL = "<script>window.__APP_STATE__={}</script></body></html>"
+APOLLO = '<script>window.__APOLLO_STATE__={"Article:123":{"title":"T"}}</script>'
+APP = '<script> window.__APP_STATE__={"a":1}</script>'
+
+
+def _states(page: str, monkeypatch) -> list:
+    """The held texts; the page's states, JSON-LD and record are what the whole page's are,
+    from bytes and from str."""
+    held = chrome.split(page)[1]
+    assert chrome.split(page.encode())[1] == [h.encode() for h in held]
+    docs = [document.parse(page.encode(), "utf-8"), document.parse(page)]
+    with monkeypatch.context() as m:
+        m.setattr(document.chrome, "split", lambda data: (data, []))
+        whole = document.parse(page.encode(), "utf-8")
+    for doc in docs:
+        assert (doc.apollo, doc.app_state, doc.ld_json) == (
+            whole.apollo,
+            whole.app_state,
+            whole.ld_json,
+        )
+    _record(page, monkeypatch)
+    return held
+
+
+def test_the_last_scripts_holding_page_states_are_held_out_of_the_tree(monkeypatch):
+    page = NEW.replace(TAIL, APOLLO + "\n" + APP + "</body></html>")
+    held = _states(page, monkeypatch)
+    assert held == [APOLLO[8:-9], APP[8:-9]]
+    doc = document.parse(page.encode(), "utf-8")
+    assert doc.apollo == APOLLO[8:-9] and doc.app_state == APP[8:-9]
+    assert all(node.text is None for node in doc.scripts)
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        APOLLO + "<script>track()</script>",  # another script follows: not the last
+        APOLLO.replace('"T"', '"<b>T</b>"'),  # a "<" inside: its end is libxml2's to find
+        APOLLO.replace("</script>", "</SCRIPT>"),
+        APOLLO.replace("<script>", '<script type="application/ld+json">'),
+        "<!-- x -->" + APOLLO,  # a comment before it: the start may be inside one
+        "<textarea>" + APOLLO + "</textarea>",
+        "<noscript>" + APOLLO + "</noscript>",
+        "<div title='<script>'>" + APOLLO.replace("<script>", "") + "</div>",
+        "<div>a < b</div>" + APOLLO,
+        "<p>" * 70 + APOLLO,  # past the tags walked
+        APOLLO.replace("</script>", "</scripts></script>"),
+        "<script>var s = 1;\n window.__APOLLO_STATE__={}</script>".replace("1;", "1;" + " " * 200),
+    ],
+)
+def test_a_state_script_is_held_only_where_nothing_else_can_read_it(tail, monkeypatch):
+    page = NEW.replace(TAIL, tail + "</body></html>")
+    assert _states(page, monkeypatch) == []
+
+
+def test_a_held_state_is_read_as_libxml2_reads_a_script(monkeypatch):
+    page = NEW.replace(TAIL, APOLLO.replace('"T"', '"T\r\nU\rV"') + "</body></html>")
+    assert _states(page, monkeypatch) != []
+    assert '"T\nU\nV"' in document.parse(page.encode(), "utf-8").apollo
+    # A bad byte that libxml2 never sees reads as it does in a page decoded by Python.
+    raw = page.encode().replace(b"U", b"\xff", 1)
+    assert b"\xff" in chrome.split(raw)[1][0]
+    doc = document.parse(raw, "utf-8")
+    with monkeypatch.context() as m:
+        m.setattr(document.chrome, "split", lambda data: (data, []))
+        assert document.parse(raw, "utf-8").apollo == doc.apollo
+    assert '"T\n\ufffd\nV"' in doc.apollo
+
+
+def test_a_state_with_no_page_footer_before_it_stays_in_the_tree(monkeypatch):
+    page = NEW.replace('<footer id="footer"><div><a>About DW</a></div></footer>', "")
+    assert _states(page, monkeypatch) == []
+    assert document.parse(page).app_state == "window.__APP_STATE__={}"

@@ -23,7 +23,12 @@ the old layout's skip links has it in div#bodyContent, after all of its top chro
   ul.smallList) and the page footer,
   footer#footer (new layout) or div#footerSection (old layout), one a page;
 - in the head, the run of 79 <meta> tags naming DW's Facebook pages ("fb:pages"), on every
-  page of both layouts: read by nothing, a third of a new-layout page's head.
+  page of both layouts: read by nothing, a third of a new-layout page's head;
+- after the new layout's footer, the page state scripts (window.__APOLLO_STATE__, 60-100 KB
+  of JSON that libxml2 would copy into the tree and the tree's strip would drop): held out
+  of the page by split() and read from their text by the few records that need them
+  (document.Doc), when they are the page's last scripts and nothing but plain tags stands
+  between them and the footer (see _trailing_states).
 
 A region keeps its start and end tags, so the tree keeps its shape; only its inside goes.
 Its end is found by counting its own tag's start and end tags as DW writes them (lower
@@ -119,6 +124,10 @@ class _Needles:
         self.dash_gt, self.bang_gt = b("->"), b("!>")
         self.dash = b("-")
         self.dash_run = re.compile(b("-+"))
+        # A tag's name where a tag may stand (an end tag's too: ">" may follow the name).
+        self.any_tag_name = re.compile(b(r"/?([A-Za-z][A-Za-z0-9]*)(?=[ \t\n\r\f/>])"))
+        self.script_open, self.script_close = b("<script"), b("</script")
+        self.states = (b("__APOLLO_STATE__"), b("__APP_STATE__"))
         self._tags: dict[str, tuple] = {}
         self._b = b
 
@@ -286,8 +295,9 @@ def _region(data: AnyStr, n: _Needles, at: int, stops: tuple) -> tuple[str, int,
     return (tag[0], tag[1], end) if end is not None else None
 
 
-def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
-    """(start, end) of the chrome's insides, in page order, not overlapping.
+def _regions(data: AnyStr, n: _Needles, states: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(start, end) of the chrome's insides, in page order, not overlapping; the page state
+    scripts' insides among them are also added to `states`.
 
     Each search starts where the last landmark was found, so the page is read about once
     (a new-layout head can hold 60 KB of inline styles; the trailing scripts 100 KB).
@@ -355,6 +365,9 @@ def _regions(data: AnyStr, n: _Needles) -> list[tuple[int, int]]:
             if end is not None:
                 found.append((tag[1], end))
                 bottom = tag[1]
+                if not old_layout:  # the old layout has no page state
+                    states.extend(_trailing_states(data, n, end))
+                    found.extend(states)
             break
         at = data.find(n.footer, at + 1)
     if not old_layout:  # the old layout has no related lists: spare the search
@@ -482,16 +495,79 @@ def _meta_run(data: AnyStr, n: _Needles, head_end: int) -> tuple[int, int] | Non
     return start, end
 
 
-def cut(data: AnyStr) -> AnyStr:
-    """The page without the insides of its chrome (see the module docstring)."""
+def split(data: AnyStr) -> tuple[AnyStr, list[AnyStr]]:
+    """(the page without the insides of its chrome and of its trailing page state scripts,
+    those scripts' texts as they stand in the page). See the module docstring."""
     n = _BYTES if isinstance(data, bytes) else _STR
-    regions = _regions(data, n)
+    states: list[tuple[int, int]] = []
+    regions = _regions(data, n, states)
     if not regions:
-        return data
+        return data, []
     parts = []
     pos = 0
     for start, end in regions:
         parts.append(data[pos:start])
         pos = end
     parts.append(data[pos:])
-    return data[:0].join(parts)
+    held = [data[start:end] for start, end in regions if (start, end) in states]
+    return data[:0].join(parts), held
+
+
+def cut(data: AnyStr) -> AnyStr:
+    """The page as split() leaves it to libxml2."""
+    return split(data)[0]
+
+
+# Elements whose inside libxml2 does not read as markup (raw text, RCDATA, and <noscript>,
+# whose inside it may): a "<script" after one of them may be its text.
+_NOT_MARKUP = frozenset(
+    "script style textarea title xmp iframe noembed noframes noscript plaintext".split()  # noqa: SIM905
+)
+# Tags walked from the footer's end to the page's end (DW has a handful: the footer's and
+# the wrappers' end tags, a focus ring's div, the state script, </body></html>).
+_MAX_TAIL_TAGS = 64
+# A state script names its variable first ("window.__APOLLO_STATE__=").
+_STATE_HEAD = 200
+
+
+def _trailing_states(data: AnyStr, n: _Needles, pos: int) -> list[tuple[int, int]]:
+    """Insides of the page state scripts (window.__APOLLO_STATE__ / __APP_STATE__ in their
+    first 200 characters: 60-100 KB of JSON that libxml2 would copy into the tree for the
+    rare record that needs it) when they are the page's last scripts: from `pos` (the
+    footer's end tag) to the page's end only plain tags stand between them, no comment, no
+    raw-text element, no other script; and each one's text holds no "<", so its end is the
+    first "</script" after its start tag as libxml2 reads it (no script escape states)."""
+    found: list[tuple[int, int]] = []
+    at = pos
+    for _ in range(_MAX_TAIL_TAGS):
+        lt = data.find(n.lt, at)
+        if lt < 0:
+            return found  # the page's end: the states found are its last scripts
+        m = n.any_tag_name.match(data, lt + 1)
+        if m is None:
+            return []  # a comment, a doctype, a "<" of text: not read further
+        name = m.group(1)
+        name = (name.decode() if isinstance(name, bytes) else name).lower()
+        end = _tag_end(data, n, lt + 1)
+        if end < 0:
+            return []
+        closing = data[lt + 1 : lt + 2] == n.slash
+        if name == "script" and not closing and data.startswith(n.script_open, lt):
+            close = data.find(n.lt, end)
+            if (
+                data.find(n.eq, lt, end) >= 0  # a type= (JSON-LD is read from the tree), any
+                or close < 0
+                or not data.startswith(n.script_close, close)
+                or data[close + 8 : close + 9] not in _NAME_ENDS
+            ):
+                return []
+            head = data[end : end + _STATE_HEAD]
+            if not any(state in head for state in n.states):
+                return []  # another script follows: no state is the last
+            found.append((end, close))
+            at = close + 8
+            continue
+        if name in _NOT_MARKUP and not closing:
+            return []
+        at = end
+    return []

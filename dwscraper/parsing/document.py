@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import lxml.etree as etree
@@ -64,6 +65,10 @@ class Doc:
     # Other scripts, read only when a state is asked for: copying their text (DW's state is
     # 60-100 KB) cost more than all of the old layout's reading, and most pages never need it.
     scripts: list[Element] = field(default_factory=list)
+    # The page's last scripts when they hold a state, as chrome.split took them out of the
+    # page before libxml2 read it (it would copy them into the tree, and the tree is built
+    # for every page while the state is read for few): after `scripts` in page order.
+    held: list[str | bytes] = field(default_factory=list)
     _states: tuple[str | None, str | None] | None = field(default=None, repr=False)
     metas: dict[str, list[str]] = field(default_factory=dict)
     canonical: str | None = None
@@ -90,14 +95,23 @@ class Doc:
         near its start, and the first other one that assigns __APP_STATE__."""
         if self._states is None:
             apollo = app = None
-            for node in self.scripts:
-                body = node.text or ""
+            for body in self._script_texts():
                 if apollo is None and "__APOLLO_STATE__" in body[:200]:
                     apollo = body
                 elif app is None and "__APP_STATE__" in body[:200]:
                     app = body
             self._states = (apollo, app)
         return self._states
+
+    def _script_texts(self) -> Iterator[str]:
+        """Every script's text in page order, a held one read as libxml2 reads a script's
+        text: UTF-8 (the bytes path is only taken for it; a bad byte, which libxml2 never
+        saw, becomes U+FFFD as Python decodes the page that has one), CR LF and CR as LF."""
+        for node in self.scripts:
+            yield node.text or ""
+        for raw in self.held:
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+            yield text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
     def meta(self, *names: str) -> str | None:
         """First non-empty value of the first meta name/property that has one."""
@@ -148,36 +162,40 @@ def _flatten(data: str | bytes) -> str | bytes:
     return _DEEP_CLOSE.sub(r"\1", _DEEP_OPEN.sub(r"\1", data))
 
 
-def _from(data: str | bytes, encoding: str | None, cut_chrome: bool) -> Element | None:
+_Built = tuple[Element | None, list[str | bytes]]
+
+
+def _from(data: str | bytes, encoding: str | None, cut_chrome: bool) -> _Built:
+    held: list = []
     if cut_chrome:
-        data = chrome.cut(data)  # menus and footer are never built (chrome.py)
+        data, held = chrome.split(data)  # menus, footer, the state are never built (chrome.py)
     parser = _parser(encoding)
     root = etree.fromstring(data, parser=parser)
     if _too_deep(parser):
         root = etree.fromstring(_flatten(data), parser=parser)
-    return root
+    return root, held
 
 
-def _build(data: str | bytes, encoding: str | None, cut_chrome: bool = True) -> Element | None:
+def _build(data: str | bytes, encoding: str | None, cut_chrome: bool = True) -> _Built:
     if isinstance(data, bytes):
         if encoding_for(data, encoding) == "utf-8" and not data.startswith(codecs.BOM_UTF8):
             # The common case: hand the bytes to libxml2 as UTF-8, no Python-side copy.
             if not data or data.isspace():
-                return None
+                return None, []
             if data[:64].lstrip().startswith(b"<?"):
                 data = _XML_DECL_BYTES_RE.sub(b"", data, count=1)
             raw = data
             if b"\x00" in data:
                 data = data.replace(b"\x00", b"")
-            root = _from(data, "utf-8", cut_chrome)
+            built = _from(data, "utf-8", cut_chrome)
             if not _bad_bytes(_parser("utf-8")):
-                return root
+                return built
             data = raw
         # Legacy charsets are decoded by Python's codecs (libxml2/iconv names differ).
         data = decode(data, encoding)
     text = decode(data)
     if not text or text.isspace():
-        return None
+        return None, []
     if text[:64].lstrip().startswith("<?"):
         # lxml refuses str input that declares an encoding.
         text = _XML_DECL_RE.sub("", text, count=1)
@@ -194,12 +212,12 @@ def parse(data: str | bytes, encoding: str | None = None, *, page: bool = True) 
     which has no site chrome to cut.
     """
     try:
-        root = _build(data, encoding, page)
+        root, held = _build(data, encoding, page)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError, LookupError):
         return Doc(root=None)
     if root is None:
         return Doc(root=None)
-    doc = Doc(root=root)
+    doc = Doc(root=root, held=held)
     metas = doc.metas
     for node in root.iter(*_COLLECT_TAGS):
         tag = node.tag
