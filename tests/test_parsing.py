@@ -312,6 +312,93 @@ def test_prose_is_not_a_signature(line):
     assert parse_signature(line) is None
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab AFP dpa.,/()（）:-\u0915\u093f", max_size=24))
+@example("dpa .")
+@example("ab/cd (dpa, afp)")
+@example("ab （dpa, afp, ap）")
+def test_lines_the_signature_patterns_cannot_read_skip_them(line):
+    # parse_signature tries its two backtracking patterns only on lines with a "/", an
+    # agency bracket, or at most one space: no other line can match them.
+    from dwscraper.parsing import signature
+
+    line = " ".join(line.split())
+    if not signature._may_be_initials(line):
+        assert signature._AGENCIES_FIRST_RE.match(line) is None
+        assert signature._SIGNATURE_RE.match(line) is None
+    assert parse_signature("dpa .") is not None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="dDwWſsSeEuUtTcChHlL@.-_ 中", max_size=20))
+@example("DEUTſCHEWELLE")
+@example("@Dw_news")
+def test_lines_that_cannot_name_a_dw_account_skip_the_handle_search(text):
+    from dwscraper.parsing import text as text_module
+
+    if text_module._HANDLE_IN_TEXT_RE.findall(text):
+        assert text_module._may_name_dw(text)
+
+
+def _first_chars(items) -> set[str] | None:
+    """The characters a parsed regex sequence can start with; None where any could."""
+    from re import _constants as c
+
+    out: set[str] = set()
+    for op, av in items:
+        if op in (c.AT, c.ASSERT):
+            continue  # an anchor or a lookahead reads no char
+        if op is c.LITERAL:
+            return out | {chr(av)}
+        if op is c.IN:
+            if any(o is not c.LITERAL for o, _ in av):
+                return None
+            return out | {chr(a) for _, a in av}
+        if op is c.SUBPATTERN or op is c.BRANCH:
+            alternatives = [av[-1]] if op is c.SUBPATTERN else av[1]
+            for alternative in alternatives:
+                first = _first_chars(alternative.data)
+                if first is None:
+                    return None
+                out |= first
+            return out
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT):
+            first = _first_chars(av[2].data)
+            if first is None:
+                return None
+            out |= first
+            if av[0] > 0:
+                return out
+            continue  # optional: what follows may come first
+        return None
+    return out
+
+
+def test_the_clutter_lookahead_holds_every_alternative_s_first_letter():
+    import re as re_module
+    from re import _parser
+
+    from dwscraper.parsing import text as text_module
+
+    pattern = text_module.CLUTTER_LINE_RE
+    first = _first_chars(_parser.parse(pattern.pattern, pattern.flags).data)
+    assert first and len(first) > 10
+    lookahead = re_module.compile(f"[{text_module._CLUTTER_FIRST}]", pattern.flags)
+    assert {ch for ch in first if not lookahead.match(ch)} == set()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="Read more Lesen Sie auch:：- ", max_size=30))
+@example("Read more: x")
+def test_a_read_more_label_always_holds_its_colon(line):
+    from dwscraper.parsing import text as text_module
+
+    if text_module._READ_MORE_RE.match(line):
+        assert ":" in line or "：" in line
+    assert text_module._is_read_more_line("延伸阅读：Other story")
+    assert text_module._is_read_more_line("Read more: Other story")
+
+
 def test_line_breaks_separate_words():
     rec = parse_article(new_page("<p>first line<br>second <em>line<br/>third</em></p>"), URL)
     assert rec["text"] == "first line second line third"
@@ -405,8 +492,17 @@ _TRICKY = " \n\t\r\xa0\u200b\u2009\u3000\x85\x1c\u2028\u1680\u202f\ufeff\u200c\x
 _TRICKY += "ab\xe4\xdf\xc5e\u0301\u0308\u0300\u212b\u0410\u4e00\ud83d\x01"
 
 
-@settings(max_examples=500, deadline=None)
-@given(st.text(alphabet=_TRICKY, max_size=16) | st.text(max_size=30))
+@settings(max_examples=800, deadline=None)
+@given(
+    st.text(alphabet=_TRICKY, max_size=16)
+    | st.text(max_size=30)
+    # One-byte text takes its own path (Latin-1 bytes): every char below U+0100, in runs.
+    | st.lists(st.sampled_from([chr(i) for i in range(256)] + ["  ", "\n   "]), max_size=40).map(
+        "".join
+    )
+)
+@example(" \x85a\xa0\x1c b\x00\x9f\xad ")
+@example("plain line")
 def test_clean_line_fast_path_equals_normalize_clean_line(value: str):
     # text.clean_line skips str.split and the NFC check where it can; the record must not
     # depend on that: same result as the reference normalize.clean_line, always.

@@ -124,6 +124,22 @@ def parse_signature(line: str | None) -> Signature | None:
     line = " ".join(line.split())
     if not line or len(line) > 160:
         return None
+    if _may_be_initials(line):
+        decided, sig = _initials_signature(line)
+        if decided:
+            return sig
+    return _edited_by(line)
+
+
+def _may_be_initials(line: str) -> bool:
+    """Whether the two initials patterns can match this single-spaced line: both need a "/"
+    or an agency bracket, or are one word (and a dot). Most lines tried (every body's last
+    ones) are sentences, spared two backtracking regexes."""
+    return "/" in line or "(" in line or "（" in line or line.count(" ") < 2
+
+
+def _initials_signature(line: str) -> tuple[bool, Signature | None]:
+    """(whether the line is read as initials and agencies, what it says then)."""
     # Agencies first (DW Türkçe: "AFP,dpa/BÖ,ET", "dpa/ÇE"): tried before initials first.
     m = _AGENCIES_FIRST_RE.match(line)
     if m:
@@ -143,7 +159,7 @@ def parse_signature(line: str | None) -> Signature | None:
                 for e in editors
             )
         ):
-            return Signature(editors=editors, agencies=agencies)
+            return True, Signature(editors=editors, agencies=agencies)
     m = _SIGNATURE_RE.match(line)
     if m:
         initials = m.group("ini") or ""
@@ -151,7 +167,7 @@ def parse_signature(line: str | None) -> Signature | None:
         editors = [t for t in re.split(r"\s*/\s*", initials) if t]
         agencies = _tokens(agencies_raw) if agencies_raw else []
         if editors and not agencies and all(is_agency(e) for e in editors):
-            return Signature(agencies=editors)  # "dpa/afp": agencies only
+            return True, Signature(agencies=editors)  # "dpa/afp": agencies only
         n_known = sum(a.lower() in _KNOWN_AGENCIES for a in agencies)
         known = n_known > 0
         upper_ok = known and ("/" in initials or (n_known >= 2 and _lone_initials(initials)))
@@ -161,17 +177,21 @@ def parse_signature(line: str | None) -> Signature | None:
         if editors and not all(
             _INITIAL_RE.match(e) and (e.islower() or not e.isascii() or upper_ok) for e in editors
         ):
-            return None
+            return True, None
         if agencies_raw and not all(_AGENCY_TOKEN_RE.match(a) for a in agencies):
-            return None
+            return True, None
         if agencies and any(len(a.split()) > 3 for a in agencies):
-            return None
+            return True, None
         if not editors and not agencies:
-            return None
+            return True, None
         # A lone lowercase word is a signature only when known agencies follow ("ab (dpa)").
         if "/" not in initials and editors and not known:
-            return None
-        return Signature(editors=editors, agencies=agencies)
+            return True, None
+        return True, Signature(editors=editors, agencies=agencies)
+    return False, None
+
+
+def _edited_by(line: str) -> Signature | None:
     m = _EDITED_BY_RE.match(line) or _EDITED_BY_LOCAL_RE.match(line)
     if m and not _SENTENCE_END_RE.search(m.group("names")):
         names = [n for n in _tokens(m.group("names")) if n]

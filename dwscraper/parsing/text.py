@@ -66,9 +66,14 @@ _READ_MORE_RE = re.compile(
     r"延伸阅读|延伸閱讀|相关阅读|相關閱讀|阅读更多)\s*[:：]",
     re.I,
 )
-# Whole lines that are page furniture, in any block (used on fallback output as well).
+# Whole lines that are page furniture, in any block (used on fallback output as well). The
+# lookahead holds every alternative's first letter (tests/test_parsing.py derives them from
+# the pattern): a prose line fails on it at once, not after trying each alternative (every
+# block of every page is tested).
+_CLUTTER_FIRST = "szdawpрibfфصع图圖rmläh©c"
 CLUTTER_LINE_RE = re.compile(
-    r"^(?:skip\s+to\s+(?:content|main\s+menu|more\s+dw\s+sites)|skip\s+next\s+section.*|"
+    rf"^(?=[{_CLUTTER_FIRST}])"
+    r"(?:skip\s+to\s+(?:content|main\s+menu|more\s+dw\s+sites)|skip\s+next\s+section.*|"
     r"zum\s+inhalt\s+springen|zur\s+hauptnavigation\s+springen|"
     r"zu\s+weiteren\s+angeboten\s+der\s+dw\s+springen|den\s+nächsten\s+abschnitt\s+.*überspringen|"
     r"advertisement|anzeige|werbung|publicité|publicidad|реклама|"
@@ -377,25 +382,32 @@ _NETWORK_RE = re.compile(
 )
 
 
-def _closing_kind(el: Element) -> str | None:
-    """What kind of closing line el may be: "follow" (a call to follow DW's accounts: every
-    link one of them), "note" (a note in italics about DW's newsletter), else None. A
-    "follow" line that could be a sentence about DW's channel needs a second sign (see
-    drop_closing_lines)."""
+def _may_name_dw(text: str) -> bool:
+    """Whether _HANDLE_IN_TEXT_RE can find a handle here: it needs "dw" or "deutschewelle"
+    in any case (casefold, as the case-blind regex, reads "ſ" as "s"). A body's last lines
+    are tried, and the two case-blind regexes try every position of a line that has none."""
+    low = text.casefold()
+    return "dw" in low or "deutschewelle" in low
+
+
+def _closing_kind(el: Element, text: str) -> str | None:
+    """What kind of closing line el (whose element_text is `text`) may be: "follow" (a call
+    to follow DW's accounts: every link one of them), "note" (a note in italics about DW's
+    newsletter), else None. A "follow" line that could be a sentence about DW's channel
+    needs a second sign (see drop_closing_lines)."""
     if el.tag != "p":
         return None
     links = list(el.iter("a"))
     if not links:
         # Unlinked: "DW中文有Instagram！欢迎搜寻dw.chinese…" names the network and the handle.
-        text = element_text(el) or ""
         return (
             "follow!"
             if len(text) <= _PROMO_MAX
+            and _may_name_dw(text)
             and any(_DW_HANDLE_RE.fullmatch(m) for m in _HANDLE_IN_TEXT_RE.findall(text))
             and _NETWORK_RE.search(text)
             else None
         )
-    text = element_text(el) or ""
     if len(text) > _PROMO_EM_MAX:
         return None
     if all(_is_dw_account(a.get("href") or "") for a in links):
@@ -424,14 +436,16 @@ def drop_closing_lines(body: Element) -> None:
         seen += 1
         if seen > _CLOSING_SCAN:
             break
-        kind = _closing_kind(child)
+        # Read once: the kind and the signature test both need it (a body's last paragraph
+        # can be 1 KB of markup text).
+        text = element_text(child)
+        kind = _closing_kind(child, text or "")
         if kind == "follow":
             weak.append(child)
             continue
         if kind is not None:
             drop(child)
             continue
-        text = element_text(child)
         if text and parse_signature(text) is not None:
             for el in weak:
                 drop(el)
@@ -479,7 +493,13 @@ def _has_double_br(el: Element) -> bool:
 
 
 def _is_read_more_line(line: str) -> bool:
-    return len(line) <= _READ_MORE_MAX and _READ_MORE_RE.match(line) is not None
+    # The label ends in a colon (the regex's last char): most lines have none, and the
+    # colon test is cheaper than the case-blind alternation tried at the line's start.
+    return (
+        len(line) <= _READ_MORE_MAX
+        and (":" in line or "：" in line)
+        and _READ_MORE_RE.match(line) is not None
+    )
 
 
 def _is_embed_container(el: Element) -> bool:
