@@ -191,16 +191,12 @@ class _Nodes:
 def _walk(article: Element) -> _Nodes:
     """One pass over the article (cheaper than one class-token XPath per landmark)."""
     nodes = _Nodes()
-    for el in article.iter():
-        tag = el.tag
-        if not isinstance(tag, str):
-            continue
-        if tag == "figure":
-            nodes.figures.append(el)
-        elif tag == "header":
-            nodes.header = nodes.header if nodes.header is not None else el
-        elif tag == "h1" and nodes.h1 is None:
-            nodes.h1 = el
+    # Landmarks by tag name are found by C-filtered walks; the Python walk reads attributes
+    # only (an element's tag name is a new str each time it is read).
+    nodes.figures = list(article.iter("figure"))
+    nodes.header = next(article.iter("header"), None)
+    nodes.h1 = next(article.iter("h1"), None)
+    for el in article.iter(etree.Element):
         tracking = el.get("data-tracking-name")
         if tracking == "rich-text":
             nodes.riches.append(el)
@@ -231,7 +227,7 @@ def _walk(article: Element) -> _Nodes:
             nodes.copy = el
         elif "gallery" in tokens or "image-gallery" in tokens:
             nodes.galleries.append(el)
-        elif "teaser-text" in tokens and nodes.teaser is None and tag == "p":
+        elif "teaser-text" in tokens and nodes.teaser is None and el.tag == "p":
             nodes.teaser = el
     return nodes
 
