@@ -28,7 +28,10 @@ the old layout's skip links has it in div#bodyContent, after all of its top chro
   of JSON that libxml2 would copy into the tree and the tree's strip would drop): held out
   of the page by split() and read from their text by the few records that need them
   (document.Doc), when they are the page's last scripts and nothing but plain tags stands
-  between them and the footer (see _trailing_states).
+  between them and the footer (see _trailing_states). A mark takes each one's place, and
+  the parsed tree must show it as the text of the page's last scripts: where libxml2 read
+  the page otherwise (a footer inside a comment, an attribute or a script; a page past its
+  depth limit), the page is parsed again with its states in place (document.parse).
 
 A region keeps its start and end tags, so the tree keeps its shape; only its inside goes.
 Its end is found by counting its own tag's start and end tags as DW writes them (lower
@@ -61,6 +64,7 @@ close their column before the picture).
 from __future__ import annotations
 
 import re
+import secrets
 from typing import AnyStr
 
 # The old layout's chrome before the title, in page order, its menus last: skip links,
@@ -85,6 +89,8 @@ _MAX_TRIES = 16
 _OLD_LAYOUT_WINDOW = 16384
 _META_RUN_WINDOW = 16384
 _MAX_QUOTES = 512
+# Per process: no page can spell a held state's mark in advance.
+_HELD_TOKEN = secrets.token_hex(8)
 
 
 class _Needles:
@@ -295,9 +301,11 @@ def _region(data: AnyStr, n: _Needles, at: int, stops: tuple) -> tuple[str, int,
     return (tag[0], tag[1], end) if end is not None else None
 
 
-def _regions(data: AnyStr, n: _Needles, states: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _regions(
+    data: AnyStr, n: _Needles, states: list[tuple[int, int]] | None
+) -> list[tuple[int, int]]:
     """(start, end) of the chrome's insides, in page order, not overlapping; the page state
-    scripts' insides among them are also added to `states`.
+    scripts' insides among them are also added to `states` (None: they stay).
 
     Each search starts where the last landmark was found, so the page is read about once
     (a new-layout head can hold 60 KB of inline styles; the trailing scripts 100 KB).
@@ -365,7 +373,7 @@ def _regions(data: AnyStr, n: _Needles, states: list[tuple[int, int]]) -> list[t
             if end is not None:
                 found.append((tag[1], end))
                 bottom = tag[1]
-                if not old_layout:  # the old layout has no page state
+                if states is not None and not old_layout:  # the old layout has no state
                     states.extend(_trailing_states(data, n, end))
                     found.extend(states)
             break
@@ -495,21 +503,33 @@ def _meta_run(data: AnyStr, n: _Needles, head_end: int) -> tuple[int, int] | Non
     return start, end
 
 
-def split(data: AnyStr) -> tuple[AnyStr, list[AnyStr]]:
-    """(the page without the insides of its chrome and of its trailing page state scripts,
-    those scripts' texts as they stand in the page). See the module docstring."""
+def held_mark(index: int) -> str:
+    """The text split() leaves in a held state script's place: the parsed tree must show it
+    as that script's whole text, or the page is parsed again with its states in place
+    (document.parse). ASCII without "<", so libxml2 keeps it as it is."""
+    return f"dwscraper:{_HELD_TOKEN}:{index}"
+
+
+def split(data: AnyStr, hold: bool = True) -> tuple[AnyStr, list[AnyStr]]:
+    """(the page without the insides of its chrome, each held page state script's inside
+    replaced by held_mark(i); the held scripts' insides as they stand in the page). `hold`:
+    False leaves the states in the page. See the module docstring."""
     n = _BYTES if isinstance(data, bytes) else _STR
     states: list[tuple[int, int]] = []
-    regions = _regions(data, n, states)
+    regions = _regions(data, n, states if hold else None)
     if not regions:
         return data, []
     parts = []
+    held = []
     pos = 0
     for start, end in regions:
         parts.append(data[pos:start])
         pos = end
+        if (start, end) in states:
+            mark = held_mark(len(held))
+            parts.append(mark.encode() if isinstance(data, bytes) else mark)
+            held.append(data[start:end])
     parts.append(data[pos:])
-    held = [data[start:end] for start, end in regions if (start, end) in states]
     return data[:0].join(parts), held
 
 
@@ -548,9 +568,12 @@ def _trailing_states(data: AnyStr, n: _Needles, pos: int) -> list[tuple[int, int
             return []  # a comment, a doctype, a "<" of text: not read further
         name = m.group(1)
         name = (name.decode() if isinstance(name, bytes) else name).lower()
-        end = _tag_end(data, n, lt + 1)
-        if end < 0:
+        # Tags read the plain way only (values in pairs of double quotes): a stray quote
+        # ends the walk, which is then never longer than a few finds a tag.
+        gt = data.find(n.gt, lt)
+        if gt < 0 or data.count(n.quotes[0], lt, gt) % 2 or data.find(n.quotes[1], lt, gt) >= 0:
             return []
+        end = gt + 1
         closing = data[lt + 1 : lt + 2] == n.slash
         if name == "script" and not closing and data.startswith(n.script_open, lt):
             close = data.find(n.lt, end)

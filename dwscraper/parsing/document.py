@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import lxml.etree as etree
@@ -54,6 +54,10 @@ def _parser(encoding: str | None) -> etree.HTMLParser:
     return parser
 
 
+class _Unread(Exception):
+    """A held script text that libxml2 may read otherwise than Python decodes it."""
+
+
 @dataclass
 class Doc:
     """The parsed page and the nodes the readers start from."""
@@ -67,8 +71,10 @@ class Doc:
     scripts: list[Element] = field(default_factory=list)
     # The page's last scripts when they hold a state, as chrome.split took them out of the
     # page before libxml2 read it (it would copy them into the tree, and the tree is built
-    # for every page while the state is read for few): after `scripts` in page order.
-    held: list[str | bytes] = field(default_factory=list)
+    # for every page while the state is read for few): by the mark left in their place.
+    held: dict[str, str | bytes] = field(default_factory=dict)
+    # The page parsed with its states in place, for a held text libxml2 may read otherwise.
+    whole: Callable[[], Doc] | None = field(default=None, repr=False)
     _states: tuple[str | None, str | None] | None = field(default=None, repr=False)
     metas: dict[str, list[str]] = field(default_factory=dict)
     canonical: str | None = None
@@ -93,25 +99,47 @@ class Doc:
         """(apollo, app_state), read on first use from the held scripts (a held lxml element
         outlives its removal from the tree): the first script that assigns __APOLLO_STATE__
         near its start, and the first other one that assigns __APP_STATE__."""
+        if self._states is None and self.held:
+            try:
+                self._states = self._states_in(self._script_texts())
+            except _Unread:
+                self._states = self.whole()._scan_states() if self.whole else (None, None)
         if self._states is None:
-            apollo = app = None
-            for body in self._script_texts():
-                if apollo is None and "__APOLLO_STATE__" in body[:200]:
-                    apollo = body
-                elif app is None and "__APP_STATE__" in body[:200]:
-                    app = body
-            self._states = (apollo, app)
+            self._states = self._states_in(node.text or "" for node in self.scripts)
         return self._states
 
+    @staticmethod
+    def _states_in(texts: Iterable[str]) -> tuple[str | None, str | None]:
+        apollo = app = None
+        for body in texts:
+            if apollo is None and "__APOLLO_STATE__" in body[:200]:
+                apollo = body
+            elif app is None and "__APP_STATE__" in body[:200]:
+                app = body
+        return apollo, app
+
     def _script_texts(self) -> Iterator[str]:
-        """Every script's text in page order, a held one read as libxml2 reads a script's
-        text: UTF-8 (the bytes path is only taken for it; a bad byte, which libxml2 never
-        saw, becomes U+FFFD as Python decodes the page that has one), CR LF and CR as LF."""
+        """Every script's text in page order, a held one's as libxml2 reads a script: CR LF
+        and CR as LF; _Unread where it may read it otherwise (bytes that are not UTF-8:
+        libxml2 writes one U+FFFD per bad byte once its error log is full, Python one per
+        sequence; a str with a lone surrogate: libxml2 stops reading there)."""
+        held = self.held
         for node in self.scripts:
-            yield node.text or ""
-        for raw in self.held:
-            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-            yield text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+            text = node.text or ""
+            raw = held.get(text)
+            if raw is not None:
+                try:
+                    if isinstance(raw, bytes):
+                        text = raw.decode("utf-8")
+                    else:
+                        text = raw
+                        if not text.isascii():
+                            text.encode("utf-8")
+                except UnicodeError:
+                    raise _Unread from None
+                if "\r" in text:
+                    text = text.replace("\r\n", "\n").replace("\r", "\n")
+            yield text
 
     def meta(self, *names: str) -> str | None:
         """First non-empty value of the first meta name/property that has one."""
@@ -162,13 +190,13 @@ def _flatten(data: str | bytes) -> str | bytes:
     return _DEEP_CLOSE.sub(r"\1", _DEEP_OPEN.sub(r"\1", data))
 
 
-_Built = tuple[Element | None, list[str | bytes]]
+_Built = tuple[Element | None, list]
 
 
-def _from(data: str | bytes, encoding: str | None, cut_chrome: bool) -> _Built:
+def _from(data: str | bytes, encoding: str | None, cut_chrome: bool, hold: bool) -> _Built:
     held: list = []
     if cut_chrome:
-        data, held = chrome.split(data)  # menus, footer, the state are never built (chrome.py)
+        data, held = chrome.split(data, hold)  # menus, footer, state are never built (chrome.py)
     parser = _parser(encoding)
     root = etree.fromstring(data, parser=parser)
     if _too_deep(parser):
@@ -176,7 +204,7 @@ def _from(data: str | bytes, encoding: str | None, cut_chrome: bool) -> _Built:
     return root, held
 
 
-def _build(data: str | bytes, encoding: str | None, cut_chrome: bool = True) -> _Built:
+def _build(data: str | bytes, encoding: str | None, cut_chrome: bool, hold: bool) -> _Built:
     if isinstance(data, bytes):
         if encoding_for(data, encoding) == "utf-8" and not data.startswith(codecs.BOM_UTF8):
             # The common case: hand the bytes to libxml2 as UTF-8, no Python-side copy.
@@ -187,7 +215,7 @@ def _build(data: str | bytes, encoding: str | None, cut_chrome: bool = True) -> 
             raw = data
             if b"\x00" in data:
                 data = data.replace(b"\x00", b"")
-            built = _from(data, "utf-8", cut_chrome)
+            built = _from(data, "utf-8", cut_chrome, hold)
             if not _bad_bytes(_parser("utf-8")):
                 return built
             data = raw
@@ -201,23 +229,28 @@ def _build(data: str | bytes, encoding: str | None, cut_chrome: bool = True) -> 
         text = _XML_DECL_RE.sub("", text, count=1)
     if _NUL_RE.search(text):  # half the cost of `"\x00" in text` on a non-Latin-1 str
         text = text.replace("\x00", "")
-    return _from(text, None, cut_chrome)
+    return _from(text, None, cut_chrome, hold)
 
 
-def parse(data: str | bytes, encoding: str | None = None, *, page: bool = True) -> Doc:
+def parse(
+    data: str | bytes, encoding: str | None = None, *, page: bool = True, hold: bool = True
+) -> Doc:
     """Parse once, collect the reader entry points, strip script-like elements.
 
     encoding: for bytes, the charset the transport declared (see encoding_for).
     page: False for HTML that is not a whole DW page (a body rebuilt from the page state),
     which has no site chrome to cut.
+    hold: False keeps the page state scripts in the tree (see chrome.split).
     """
     try:
-        root, held = _build(data, encoding, page)
+        root, held = _build(data, encoding, page, hold)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError, LookupError):
         return Doc(root=None)
     if root is None:
         return Doc(root=None)
-    doc = Doc(root=root, held=held)
+    doc = Doc(root=root, held={chrome.held_mark(i): text for i, text in enumerate(held)})
+    if held:
+        doc.whole = lambda: parse(data, encoding, page=page, hold=False)
     metas = doc.metas
     for node in root.iter(*_COLLECT_TAGS):
         tag = node.tag
@@ -254,6 +287,10 @@ def parse(data: str | bytes, encoding: str | None = None, *, page: bool = True) 
         elif tag == "html" and doc.html_lang is None:
             doc.html_lang = node.get("lang") or node.get("xml:lang")
             doc.html_dir = node.get("dir")
+    if held and [node.text for node in doc.scripts[-len(held) :]] != list(doc.held):
+        # libxml2 read a held script as something else (text of a comment, an attribute, a
+        # script, or past the end of the page): the page is read with its states in place.
+        return parse(data, encoding, page=page, hold=False)
     # The new layout's body is a rich-text div inside an <article>: look only there. The old
     # layout's divs (anywhere on the page) are searched only when no article has one.
     for art in doc.articles:
