@@ -126,7 +126,7 @@ class _Needles:
         self.tag_name = re.compile(b(r"([A-Za-z][A-Za-z0-9]*)[ \t\n\r\f]"))
         self.quotes = (b('"'), b("'"))
         self.ws = b(" \t\n\r\f")  # HTML's whitespace: str.rstrip() would take U+00A0 too
-        self.comment, self.dashes = b("<!--"), b("--")
+        self.comment, self.dashes, self.bang = b("<!--"), b("--"), b("!")
         self.dash_gt, self.bang_gt = b("->"), b("!>")
         self.dash = b("-")
         self.dash_run = re.compile(b("-+"))
@@ -181,9 +181,12 @@ def _tag_end(data: AnyStr, n: _Needles, pos: int) -> int:
     return -1
 
 
-def _inner_end(data: AnyStr, n: _Needles, name: str, start: int, stops: tuple) -> int | None:
+def _inner_end(
+    data: AnyStr, n: _Needles, name: str, start: int, stops: tuple, comments: bool = True
+) -> int | None:
     """Where the end tag of the region whose start tag ends at `start` begins; None when it
-    has none or its inside must stay (see the module docstring)."""
+    has none or its inside must stay (see the module docstring). comments: False when the
+    page holds no comment (see _may_hold_comments)."""
     open_, close = n.tag(name)
     width = len(close)
     depth = 1
@@ -204,7 +207,7 @@ def _inner_end(data: AnyStr, n: _Needles, name: str, start: int, stops: tuple) -
     for stop in stops:
         if data.find(stop, start, end) >= 0:
             return None
-    if _has_script(data, n, start, end) or _odd_comments(data, n, name, start, end):
+    if _has_script(data, n, start, end) or (comments and _odd_comments(data, n, name, start, end)):
         return None
     return end
 
@@ -219,6 +222,24 @@ def _has_script(data: AnyStr, n: _Needles, start: int, end: int) -> bool:
             return True
         at = data.find(n.script, at + 5, end)
     return False
+
+
+# "!"s looked at for a "<!--" (a doctype, a few exclamation marks): past that, comments may be.
+_MAX_BANGS = 16
+
+
+def _may_hold_comments(data: AnyStr, n: _Needles) -> bool:
+    """False only when no "<!--" stands in the page. Every one holds a "!", which few pages
+    hold elsewhere: a one-byte search runs at memory speed, where "<!--" (and the "--" that
+    _odd_comments looks for) stop at every hyphen of the new layout's class names."""
+    at = data.find(n.bang)
+    for _ in range(_MAX_BANGS):
+        if at < 0:
+            return False
+        if data.startswith(n.comment, at - 1):
+            return True
+        at = data.find(n.bang, at + 1)
+    return True
 
 
 def _odd_comments(data: AnyStr, n: _Needles, name: str, start: int, end: int) -> bool:
@@ -292,12 +313,14 @@ def _start_tag(data: AnyStr, n: _Needles, at: int) -> tuple[str, int] | None:
     return name, end
 
 
-def _region(data: AnyStr, n: _Needles, at: int, stops: tuple) -> tuple[str, int, int] | None:
+def _region(
+    data: AnyStr, n: _Needles, at: int, stops: tuple, comments: bool = True
+) -> tuple[str, int, int] | None:
     """(tag, start, end) of the inside of the element whose start tag holds `at` (an id)."""
     tag = _start_tag(data, n, at) if at > 0 else None
     if tag is None:
         return None
-    end = _inner_end(data, n, tag[0], tag[1], stops)
+    end = _inner_end(data, n, tag[0], tag[1], stops, comments)
     return (tag[0], tag[1], end) if end is not None else None
 
 
@@ -331,13 +354,16 @@ def _regions(
     # The old layout's menus (div#navContainer, the landmark: absent, the page is not the
     # old layout and the rest is not looked for), then what comes before them, in page
     # order, each search from where the last ended.
-    menus = _region(data, n, data.find(n.top_ids[-1], body, bound), ())
+    # A page with no "<!--" holds no comment: no region's comments need reading (DW's new
+    # layout has none; its class names' "--" cost a search per region).
+    comments = _may_hold_comments(data, n)
+    menus = _region(data, n, data.find(n.top_ids[-1], body, bound), (), comments)
     if menus is not None and menus[2] < bound:
         tops = [menus[1:]]
         pos = body
         for needle in n.top_ids[:-1]:
             at = data.find(needle, pos, menus[1])
-            region = _region(data, n, at, ()) if at >= 0 else None
+            region = _region(data, n, at, (), comments) if at >= 0 else None
             if region is not None and region[2] < menus[1]:
                 tops.append(region[1:])
                 pos = region[2]
@@ -351,9 +377,9 @@ def _regions(
             top = at
     # The new layout's skip links (an <ol>) and page header (logo, menus, the "In focus"
     # topics) carry this class in both of its builds (the hashed names around it change).
-    headers = _class_regions(data, n, n.focus, body, top, ())
+    headers = _class_regions(data, n, n.focus, body, top, (), comments=comments)
     found.extend(headers)
-    _site_menus(data, n, body, top, headers, found)
+    _site_menus(data, n, body, top, headers, found, comments)
     # The page footer: the first footer#footer or div#footerSection after the article (the
     # end of the <article> holding the title, where there is one: nothing inside it is
     # chrome; the old layout has no <article>: no search through the rest of the page).
@@ -369,7 +395,7 @@ def _regions(
         tag = _start_tag(data, n, at) if want is not None else None
         if tag is not None and tag[0] == want:  # not a div#footer inside an article's body
             old_layout = want == "div"
-            end = _inner_end(data, n, tag[0], tag[1], n.content_ends)
+            end = _inner_end(data, n, tag[0], tag[1], n.content_ends, comments)
             if end is not None:
                 found.append((tag[1], end))
                 bottom = tag[1]
@@ -379,7 +405,7 @@ def _regions(
             break
         at = data.find(n.footer, at + 1)
     if not old_layout:  # the old layout has no related lists: spare the search
-        _related_lists(data, n, after, bottom, found)
+        _related_lists(data, n, after, bottom, found, comments)
     else:
         # Its list of other articles, div.relatedContent, after the end of the article's
         # data list (the first smallList after the title, which follows the body): it must
@@ -387,7 +413,9 @@ def _regions(
         foot = data.find(n.small_list, title, bottom)
         foot = data.find(n.list_end, foot, bottom) if foot >= 0 else -1
         if foot >= 0:
-            related = _class_regions(data, n, n.related_old, foot, bottom, n.old_stops, "div")
+            related = _class_regions(
+                data, n, n.related_old, foot, bottom, n.old_stops, "div", comments
+            )
             found.extend(related)
     found.sort()
     kept: list[tuple[int, int]] = []
@@ -405,6 +433,7 @@ def _site_menus(
     top: int,
     headers: list[tuple[int, int]],
     found: list[tuple[int, int]],
+    comments: bool = True,
 ) -> None:
     """<nav>s before the top chrome (DW's templates put the menu first) and the content
     (`top`), but not inside a page header already found."""
@@ -422,7 +451,7 @@ def _site_menus(
         start = _tag_end(data, n, at + len(n.nav))
         if start < 0 or data[start - 2 : start - 1] == n.slash:
             break
-        end = _inner_end(data, n, "nav", start, ())
+        end = _inner_end(data, n, "nav", start, (), comments)
         if end is None or end >= top:
             break
         found.append((start, end))
@@ -437,6 +466,7 @@ def _class_regions(
     stop: int,
     stops: tuple,
     name: str | None = None,
+    comments: bool = True,
 ) -> list[tuple[int, int]]:
     """Insides of the elements (of tag `name`, when given) whose class holds `token` (a
     whole token of a class="..." value: "focus-menu-shown-x" is another) between start
@@ -455,7 +485,7 @@ def _class_regions(
             if attr >= 0 and data.find(n.quotes[0], attr + len(n.class_attr), at) < 0:
                 tag = _start_tag(data, n, attr)
         if tag is not None and (name is None or tag[0] == name):
-            end = _inner_end(data, n, tag[0], tag[1], stops)
+            end = _inner_end(data, n, tag[0], tag[1], stops, comments)
             if end is not None and end < stop:
                 found.append((tag[1], end))
                 nxt = end
@@ -464,7 +494,12 @@ def _class_regions(
 
 
 def _related_lists(
-    data: AnyStr, n: _Needles, after: int, bottom: int, found: list[tuple[int, int]]
+    data: AnyStr,
+    n: _Needles,
+    after: int,
+    bottom: int,
+    found: list[tuple[int, int]],
+    comments: bool = True,
 ) -> None:
     """Lists of other articles between the title and the footer, each ending before the
     next landmark: the next list, the article's topics, the footer."""
@@ -475,7 +510,7 @@ def _related_lists(
             break
         following = data.find(n.related, at + 1, bottom)
         limit = min(x for x in (following, topics, bottom) if x > at)
-        region = _region(data, n, at, n.content_ends)
+        region = _region(data, n, at, n.content_ends, comments)
         if region is None or region[0] != "section" or region[2] > limit:
             break  # odd markup: each further try could read the rest of the page again
         found.append(region[1:])
