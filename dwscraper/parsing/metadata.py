@@ -17,6 +17,9 @@ from dwscraper.parsing.document import Doc
 from dwscraper.parsing.signature import byline_agencies, is_agency, merge_agencies
 
 _JSON = json.JSONDecoder()
+# JSON-LD as json.loads(raw, strict=False) reads it (raw newlines and tabs in strings: seen),
+# with one decoder: json.loads builds a decoder and its scanner on every call with options.
+_LD_JSON = json.JSONDecoder(strict=False)
 _APOLLO_RE = re.compile(r"__APOLLO_STATE__\s*=\s*")
 _ARTICLE_TYPES = (
     "newsarticle",
@@ -125,7 +128,7 @@ def _load_ld(doc: Doc, numeric_id: str | None = None) -> dict[str, Any] | None:
     candidates: list[dict[str, Any]] = []
     for raw in doc.ld_json:
         try:
-            data = json.loads(raw, strict=False)  # raw newlines/tabs in strings: seen
+            data = _LD_JSON.decode(raw)
         except (ValueError, RecursionError):
             continue
         stack = as_list(data)
