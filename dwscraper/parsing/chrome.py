@@ -613,7 +613,7 @@ def _trailing_states(data: AnyStr, n: _Needles, pos: int) -> list[tuple[int, int
         if name == "script" and not closing and data.startswith(n.script_open, lt):
             close = data.find(n.lt, end)
             if (
-                data.find(n.eq, lt, end) >= 0  # a type= (JSON-LD is read from the tree), any
+                data.find(n.eq, lt, end) >= 0  # an attribute value (type= may make it JSON-LD)
                 or close < 0
                 or not data.startswith(n.script_close, close)
                 or data[close + 8 : close + 9] not in _NAME_ENDS

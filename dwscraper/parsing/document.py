@@ -96,9 +96,10 @@ class Doc:
         return self._scan_states()[1]
 
     def _scan_states(self) -> tuple[str | None, str | None]:
-        """(apollo, app_state), read on first use from the held scripts (a held lxml element
-        outlives its removal from the tree): the first script that assigns __APOLLO_STATE__
-        near its start, and the first other one that assigns __APP_STATE__."""
+        """(apollo, app_state), read on first use from `scripts` (an lxml element kept there
+        outlives its removal from the tree) and the texts chrome.split held: the first script
+        that assigns __APOLLO_STATE__ near its start, and the first other one that assigns
+        __APP_STATE__."""
         if self._states is None and self.held:
             try:
                 self._states = self._states_in(self._script_texts())
