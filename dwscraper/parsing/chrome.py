@@ -149,15 +149,26 @@ _BYTES = _Needles(True)
 _STR = _Needles(False)
 
 
+def _plain_tag_end(data: AnyStr, n: _Needles, pos: int) -> int:
+    """Just past the next ">" when the tag open at `pos` reads the plain way up to it (values
+    in pairs of double quotes, none holding ">", no single quote); else -1."""
+    gt = data.find(n.gt, pos)
+    dq, sq = n.quotes
+    if gt >= 0 and not data.count(dq, pos, gt) % 2 and data.find(sq, pos, gt) < 0:
+        return gt + 1
+    return -1
+
+
 def _tag_end(data: AnyStr, n: _Needles, pos: int) -> int:
     """Just past the ">" that ends the start tag open at `pos`, skipping quoted attribute
     values (aria-label="Menu > Sections"); -1 when it does not end. Linear: the next ">"
     and the next quote of each kind are found once and moved past, and a tag with more
     than _MAX_QUOTES quotes (no DW tag has a tenth of that) is not read."""
+    plain = _plain_tag_end(data, n, pos)
+    if plain >= 0:
+        return plain  # the common case
     gt = data.find(n.gt, pos)
     dq, sq = n.quotes
-    if gt >= 0 and not data.count(dq, pos, gt) % 2 and data.find(sq, pos, gt) < 0:
-        return gt + 1  # the common case: values in pairs of double quotes, none holding ">"
     nxt = {dq: data.find(dq, pos), sq: data.find(sq, pos)}
     for _ in range(_MAX_QUOTES):
         if gt < 0:
@@ -603,12 +614,11 @@ def _trailing_states(data: AnyStr, n: _Needles, pos: int) -> list[tuple[int, int
             return []  # a comment, a doctype, a "<" of text: not read further
         name = m.group(1)
         name = (name.decode() if isinstance(name, bytes) else name).lower()
-        # Tags read the plain way only (values in pairs of double quotes): a stray quote
-        # ends the walk, which is then never longer than a few finds a tag.
-        gt = data.find(n.gt, lt)
-        if gt < 0 or data.count(n.quotes[0], lt, gt) % 2 or data.find(n.quotes[1], lt, gt) >= 0:
+        # Tags read the plain way only: a stray quote ends the walk, which is then never
+        # longer than a few finds a tag.
+        end = _plain_tag_end(data, n, lt)
+        if end < 0:
             return []
-        end = gt + 1
         closing = data[lt + 1 : lt + 2] == n.slash
         if name == "script" and not closing and data.startswith(n.script_open, lt):
             close = data.find(n.lt, end)

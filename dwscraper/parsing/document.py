@@ -100,13 +100,11 @@ class Doc:
         outlives its removal from the tree) and the texts chrome.split held: the first script
         that assigns __APOLLO_STATE__ near its start, and the first other one that assigns
         __APP_STATE__."""
-        if self._states is None and self.held:
+        if self._states is None:
             try:
                 self._states = self._states_in(self._script_texts())
-            except _Unread:
+            except _Unread:  # only a held text raises it, and a Doc with held texts has whole
                 self._states = self.whole()._scan_states() if self.whole else (None, None)
-        if self._states is None:
-            self._states = self._states_in(node.text or "" for node in self.scripts)
         return self._states
 
     @staticmethod

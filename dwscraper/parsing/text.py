@@ -270,10 +270,8 @@ _READ_MORE_MAX = 400
 
 def is_read_more(el: Element, text: str, links: list[Element] | None = None) -> bool:
     """'Read more: <a>Other story</a>' and its localized forms: a link, not prose."""
-    if len(text) > _READ_MORE_MAX or (":" not in text and "：" not in text):
-        # Both forms need a colon (the label's, or the one ending the non-link text); most
-        # paragraphs have none, and this scan is cheaper than the case-blind label regex.
-        return False
+    if not _may_read_more(text):
+        return False  # both forms need a colon: the label's, or the one ending the non-link text
     if _READ_MORE_RE.match(text):
         return True
     if links is None:
@@ -492,14 +490,14 @@ def _has_double_br(el: Element) -> bool:
     return False
 
 
+def _may_read_more(text: str) -> bool:
+    """Short, and holding a colon (the label's last char): most paragraphs have none, and this
+    scan is cheaper than the case-blind label regex tried at the line's start."""
+    return len(text) <= _READ_MORE_MAX and (":" in text or "：" in text)
+
+
 def _is_read_more_line(line: str) -> bool:
-    # The label ends in a colon (the regex's last char): most lines have none, and the
-    # colon test is cheaper than the case-blind alternation tried at the line's start.
-    return (
-        len(line) <= _READ_MORE_MAX
-        and (":" in line or "：" in line)
-        and _READ_MORE_RE.match(line) is not None
-    )
+    return _may_read_more(line) and _READ_MORE_RE.match(line) is not None
 
 
 def _is_embed_container(el: Element) -> bool:
